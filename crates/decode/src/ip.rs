@@ -1,0 +1,1 @@
+//! TODO: module ip (being written).

@@ -1,0 +1,1 @@
+//! TODO: module transport (being written).

@@ -1,0 +1,1 @@
+//! TODO: module tunnel (being written).
