@@ -1,1 +1,60 @@
-fn main() {}
+//! `trident`: network-traffic analysis in one binary. This crate only wires the library
+//! stages to a command line; everything it calls is documented in the `trident-*` crates.
+
+mod decode_cmd;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit status when every input was read to its end.
+pub const EXIT_OK: u8 = 0;
+/// Exit status when some input could not be read or was damaged (the summary says which).
+pub const EXIT_DAMAGED: u8 = 1;
+/// Exit status for a usage error (bad flag, unknown field); clap uses it too.
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "trident",
+    version,
+    about = "Network-traffic analysis: decode captures, build flows and host inventories, classify devices.",
+    long_about = "trident reads packet captures (pcap, pcapng, gzip- or zstd-compressed, files, \
+directories or stdin), decodes every packet down to its application hints, and writes records \
+for people (tables) and machines (ndjson, csv).\n\n\
+Exit status: 0 every input read to its end; 1 some input was missing or damaged (everything \
+before the damage was still processed, and the summary names the file and byte offset); \
+2 usage error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode captures into one record per packet (ndjson, csv or potiron JSON).
+    Decode(decode_cmd::DecodeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Decode(args) => decode_cmd::run(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            // A closed pipe (`trident decode x | head`) is the reader's choice, not an error.
+            if err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::from(EXIT_OK);
+            }
+            eprintln!("trident: error: {err:#}");
+            ExitCode::from(EXIT_DAMAGED)
+        }
+    }
+}
