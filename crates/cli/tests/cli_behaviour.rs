@@ -118,3 +118,18 @@ fn closed_pipe_exits_quietly() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(!err.to_lowercase().contains("broken pipe"), "{err}");
 }
+
+#[test]
+fn schema_doc_lists_every_column() {
+    let o = common::trident(&["decode", "--list-fields"]);
+    assert!(o.status.success());
+    let doc = std::fs::read_to_string(common::repo().join("docs/SCHEMA.md")).expect("docs/SCHEMA.md");
+    let listed = String::from_utf8(o.stdout).expect("utf-8");
+    let mut n = 0;
+    for line in listed.lines() {
+        let name = line.split_whitespace().next().expect("column name");
+        assert!(doc.contains(&format!("| `{name}` |")), "docs/SCHEMA.md lacks column {name}");
+        n += 1;
+    }
+    assert!(n > 50, "only {n} columns listed");
+}
