@@ -1,6 +1,6 @@
 //! `trident decode`: captures in, one record per packet out, a summary on stderr.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use trident_capture::{CaptureErrorKind, CaptureReader, Input, expand_inputs};
-use trident_decode::{DecodeOptions, decode_with};
+use trident_decode::{DecodeOptions, Layer, StopReason, decode_with};
 
 use crate::output::columns::{COLUMNS, Row, select};
 use crate::output::potiron::{Potiron, Target};
@@ -69,7 +69,7 @@ struct Summary {
     packets: u64,
     bytes: u64,
     decoded: u64,
-    stopped: BTreeMap<String, u64>,
+    stopped: HashMap<(Layer, StopReason), u64>,
     damaged: Vec<String>,
     /// Files found by walking a directory that are not captures (README, .txt, ...).
     not_captures: Vec<String>,
@@ -194,10 +194,7 @@ fn decode_one(
                 sum.bytes += u64::from(frame.caplen);
                 match &packet.stop {
                     None => sum.decoded += 1,
-                    Some(stop) => {
-                        let key = format!("{} ({})", stop.reason.key(), stop.layer.name());
-                        *sum.stopped.entry(key).or_default() += 1;
-                    }
+                    Some(stop) => *sum.stopped.entry((stop.layer, stop.reason)).or_default() += 1,
                 }
                 writer.row(&Row {
                     file: &name,
@@ -240,8 +237,13 @@ fn print_summary(sum: &Summary, elapsed: Duration) {
     let _ = writeln!(err, "  decoded to the last layer present: {}", sum.decoded);
     if !sum.stopped.is_empty() {
         let _ = writeln!(err, "  stopped early, by reason:");
-        let mut rows: Vec<_> = sum.stopped.iter().collect();
-        rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        // Merge reasons that print alike (truncations differ only in their byte counts).
+        let mut rows: HashMap<String, u64> = HashMap::new();
+        for ((layer, reason), n) in &sum.stopped {
+            *rows.entry(format!("{} ({})", reason.key(), layer.name())).or_default() += n;
+        }
+        let mut rows: Vec<_> = rows.into_iter().collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         for (k, n) in rows {
             let _ = writeln!(err, "    {n:>10}  {k}");
         }

@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use trident_decode::{IpInfo, Packet, Transport, tcp_flags};
+use trident_decode::{IpInfo, Packet, Transport};
 use trident_types::Timestamp;
 
 use super::RowWriter;
@@ -127,7 +127,8 @@ impl<W: Write> Potiron<W> {
             Some(Transport::Tcp(t)) => (
                 Some((t.src_port, t.dst_port)),
                 Some(t.seq),
-                (t.flags & tcp_flags::ACK != 0).then_some(t.ack),
+                // tshark 4.0 prints tcp.ack whatever the ACK flag says (a SYN gives "0").
+                Some(t.ack),
             ),
             Some(Transport::Icmp(i)) => match i.quoted {
                 Some(q) if q.protocol == 6 => (q.ports, q.tcp_seq, None),
