@@ -65,7 +65,7 @@ impl fmt::Display for CaptureErrorKind {
                 }
                 write!(f, ")")
             }
-            CaptureErrorKind::Truncated { what } => write!(f, "file ends inside a {what}"),
+            CaptureErrorKind::Truncated { what } => write!(f, "file ends inside the {what}"),
             CaptureErrorKind::RecordTooLarge { declared, limit } => {
                 write!(
                     f,

@@ -8,16 +8,33 @@
 //! is. The price is that a frame must be used (decoded, counted) before the next call, which
 //! is exactly how a one-way pipeline consumes them.
 //!
-//! Framing is done by `pcap-parser`; this crate adds what a tool needs around it: format
-//! and compression detection by magic (never by name), per-interface link types and
-//! timestamp resolutions for pcapng, obsolete pcapng packet blocks, a hard cap on declared
-//! record lengths, and errors that name the source and the byte offset of the damage.
+//! Parsing is shared with `pcap-parser` (pcap headers and records, pcapng section and
+//! interface blocks); this crate adds what a tool needs around it: format and compression
+//! detection by magic (never by name), per-interface link types and exact timestamp
+//! conversion for pcapng, simple and obsolete packet blocks, pre-2.4 pcap files with swapped
+//! lengths, a hard cap on declared lengths checked before anything is buffered, and errors
+//! that name the source and the byte offset of the damage. See `buffer.rs` and `pcapng.rs`
+//! for why the buffer and the packet blocks are handled here.
+//!
+//! # Damage
+//!
+//! A truncated or garbled file yields every frame before the damage, then one
+//! [`CaptureError`] whose offset is the start of the bad record or block in the
+//! (decompressed) stream. An end of file exactly between records is a clean end. In a
+//! compressed file, corruption inside the compressed data is only certain when the
+//! decompressor notices it (gzip checks its CRC at the end of each member), so frames
+//! decoded from the damaged part may have been delivered before the error.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+mod buffer;
+mod decompress;
 mod error;
 mod input;
+mod pcap;
+mod pcapng;
 mod reader;
 
 pub use error::{CaptureError, CaptureErrorKind};

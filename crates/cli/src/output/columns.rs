@@ -35,6 +35,12 @@ pub enum Val<'r> {
     U16s(&'r [u16]),
     U32s(&'r [u32]),
     Strs(Vec<&'r str>),
+    /// Written through `Display` (rare values: link types, stop reasons).
+    Disp(&'r dyn std::fmt::Display),
+    /// TCP flags as letters, written without allocating.
+    TcpFlags(u16),
+    /// TCP option layout, written without allocating.
+    TcpOpts(&'r trident_decode::TcpInfo),
 }
 
 /// A column of the packet record.
@@ -117,7 +123,7 @@ pub static COLUMNS: &[Column] = &[
     col!(
         "link_type",
         "link type name (ether, linux-sll, rawip, ...)",
-        |r| Val::Owned(r.frame.link_type.to_string())
+        |r| match r.frame.link_type.name() { "other" => Val::Disp(&r.frame.link_type), n => Val::S(n) }
     ),
     col!("caplen", "bytes captured", |r| Val::U(
         r.frame.caplen.into()
@@ -126,16 +132,16 @@ pub static COLUMNS: &[Column] = &[
         r.frame.origlen.into()
     )),
     col!("eth_src", "source MAC (outermost link header)", |r| opt(
-        r.packet.eth,
+        r.packet.eth.as_ref(),
         |e| Val::Mac(e.src)
     )),
-    col!("eth_dst", "destination MAC", |r| opt(r.packet.eth, |e| {
+    col!("eth_dst", "destination MAC", |r| opt(r.packet.eth.as_ref(), |e| {
         Val::Mac(e.dst)
     })),
     col!(
         "ether_type",
         "ether type after VLAN tags and LLC/SNAP",
-        |r| opt(r.packet.eth, |e| Val::U(e.ether_type.into()))
+        |r| opt(r.packet.eth.as_ref(), |e| Val::U(e.ether_type.into()))
     ),
     col!(
         "vlan",
@@ -155,23 +161,23 @@ pub static COLUMNS: &[Column] = &[
         }
     ),
     col!("arp_op", "ARP operation (1 request, 2 reply)", |r| opt(
-        r.packet.arp,
+        r.packet.arp.as_ref(),
         |a| Val::U(a.operation.into())
     )),
     col!("arp_sender_mac", "ARP sender hardware address", |r| opt(
-        r.packet.arp,
+        r.packet.arp.as_ref(),
         |a| Val::Mac(a.sender_mac)
     )),
     col!("arp_sender_ip", "ARP sender protocol address", |r| opt(
-        r.packet.arp,
+        r.packet.arp.as_ref(),
         |a| Val::Ip(a.sender_ip.into())
     )),
     col!("arp_target_mac", "ARP target hardware address", |r| opt(
-        r.packet.arp,
+        r.packet.arp.as_ref(),
         |a| Val::Mac(a.target_mac)
     )),
     col!("arp_target_ip", "ARP target protocol address", |r| opt(
-        r.packet.arp,
+        r.packet.arp.as_ref(),
         |a| Val::Ip(a.target_ip.into())
     )),
     col!("ip_version", "4 or 6 (innermost IP header)", |r| opt(
@@ -223,11 +229,11 @@ pub static COLUMNS: &[Column] = &[
         |i| Val::U(i.protocol.into())
     )),
     col!("sport", "TCP/UDP source port", |r| opt(
-        r.packet.transport.and_then(|t| t.ports()),
+        r.packet.transport.as_ref().and_then(|t| t.ports()),
         |p| Val::U(p.0.into())
     )),
     col!("dport", "TCP/UDP destination port", |r| opt(
-        r.packet.transport.and_then(|t| t.ports()),
+        r.packet.transport.as_ref().and_then(|t| t.ports()),
         |p| Val::U(p.1.into())
     )),
     col!("tcp_seq", "TCP sequence number (absolute)", |r| opt(
@@ -245,7 +251,7 @@ pub static COLUMNS: &[Column] = &[
     ),
     col!("tcp_flags_str", "TCP flags as letters FSRPAUECN", |r| opt(
         tcp(r),
-        |t| Val::Owned(t.flags_string())
+        |t| Val::TcpFlags(t.flags)
     )),
     col!("tcp_window", "TCP window (unscaled)", |r| opt(
         tcp(r),
@@ -274,7 +280,7 @@ pub static COLUMNS: &[Column] = &[
         "tcp_options",
         "TCP option kinds in wire order, p0f style (mss,nop,ws,sok,ts)",
         |r| match tcp(r) {
-            Some(t) if !t.options.as_slice().is_empty() => Val::Owned(t.options_layout()),
+            Some(t) if !t.options.as_slice().is_empty() => Val::TcpOpts(t),
             _ => Val::Null,
         }
     ),
@@ -323,23 +329,23 @@ pub static COLUMNS: &[Column] = &[
     col!(
         "tunnel",
         "outermost tunnel kind (gre, erspan, vxlan, geneve, ipip, 6in4, teredo)",
-        |r| opt(r.packet.tunnel, |t| Val::S(t.kind.name()))
+        |r| opt(r.packet.tunnel.as_ref(), |t| Val::S(t.kind.name()))
     ),
     col!("tunnel_src", "outer (carrier) source address", |r| opt(
-        r.packet.tunnel,
+        r.packet.tunnel.as_ref(),
         |t| Val::Ip(t.outer.src)
     )),
     col!(
         "tunnel_dst",
         "outer (carrier) destination address",
-        |r| opt(r.packet.tunnel, |t| Val::Ip(t.outer.dst))
+        |r| opt(r.packet.tunnel.as_ref(), |t| Val::Ip(t.outer.dst))
     ),
     col!("tunnel_id", "VNI, GRE key or ERSPAN session id", |r| opt(
-        r.packet.tunnel.and_then(|t| t.id),
+        r.packet.tunnel.as_ref().and_then(|t| t.id),
         |v| Val::U(v.into())
     )),
     col!("tunnel_depth", "number of tunnels unwrapped", |r| opt(
-        r.packet.tunnel,
+        r.packet.tunnel.as_ref(),
         |t| Val::U(t.depth.into())
     )),
     col!(
@@ -515,10 +521,11 @@ pub static COLUMNS: &[Column] = &[
         "byte offset of that layer in the frame",
         |r| opt(r.packet.stop, |st| Val::U(st.offset as u64))
     ),
-    col!("stop_reason", "why decoding stopped", |r| opt(
-        r.packet.stop,
-        |st| Val::Owned(st.reason.to_string())
-    )),
+    col!("stop_reason", "why decoding stopped", |r| r
+        .packet
+        .stop
+        .as_ref()
+        .map_or(Val::Null, |st| Val::Disp(&st.reason))),
 ];
 
 fn join<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {

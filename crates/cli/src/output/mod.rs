@@ -5,6 +5,9 @@ pub mod columns;
 pub mod potiron;
 
 use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr};
+
+use trident_types::{MacAddr, Timestamp};
 
 use columns::{Column, Row, Val};
 
@@ -17,13 +20,17 @@ fn json_val(out: &mut Vec<u8>, v: &Val<'_>) {
         Val::B(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Val::S(s) => json_str(out, s),
         Val::Owned(s) => json_str(out, s),
-        Val::Ip(_) | Val::Mac(_) | Val::Ts(_) => {
+        Val::Ip(_) | Val::Mac(_) | Val::Ts(_) | Val::TcpFlags(_) | Val::TcpOpts(_) => {
             out.push(b'"');
             plain_val(out, v);
             out.push(b'"');
         }
         Val::U16s(l) => json_list(out, l.iter().map(|&x| u64::from(x))),
         Val::U32s(l) => json_list(out, l.iter().map(|&x| u64::from(x))),
+        Val::Disp(d) => {
+            let text = d.to_string();
+            json_str(out, &text);
+        }
         Val::Strs(l) => {
             out.push(b'[');
             for (i, s) in l.iter().enumerate() {
@@ -70,15 +77,36 @@ fn plain_val(out: &mut Vec<u8>, v: &Val<'_>) {
         Val::B(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Val::S(s) => out.extend_from_slice(s.as_bytes()),
         Val::Owned(s) => out.extend_from_slice(s.as_bytes()),
+        Val::Ip(IpAddr::V4(a)) => write_ipv4(out, *a),
         Val::Ip(a) => {
             let _ = write!(out, "{a}");
         }
-        Val::Mac(m) => {
-            let _ = write!(out, "{m}");
+        Val::Mac(m) => write_mac(out, m),
+        Val::Disp(d) => {
+            let _ = write!(out, "{d}");
         }
-        Val::Ts(t) => {
-            let _ = write!(out, "{t}");
+        Val::TcpFlags(f) => {
+            for (bit, c) in TCP_FLAG_LETTERS {
+                if f & bit != 0 {
+                    out.push(c);
+                }
+            }
         }
+        Val::TcpOpts(t) => {
+            for (i, k) in t.options.as_slice().iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                match TCP_OPTION_NAMES.get(usize::from(*k)).copied().flatten() {
+                    Some(name) => out.extend_from_slice(name.as_bytes()),
+                    None => {
+                        out.push(b'?');
+                        out.extend_from_slice(itoa::Buffer::new().format(*k).as_bytes());
+                    }
+                }
+            }
+        }
+        Val::Ts(t) => write_ts(out, *t),
         Val::U16s(l) => plain_list(out, l.iter().map(|&x| u64::from(x))),
         Val::U32s(l) => plain_list(out, l.iter().map(|&x| u64::from(x))),
         Val::Strs(l) => {
@@ -90,6 +118,89 @@ fn plain_val(out: &mut Vec<u8>, v: &Val<'_>) {
             }
         }
     }
+}
+
+/// Dotted quad without `core::fmt` (the ndjson hot path writes two per packet).
+fn write_ipv4(out: &mut Vec<u8>, a: Ipv4Addr) {
+    let mut buf = itoa::Buffer::new();
+    for (i, o) in a.octets().into_iter().enumerate() {
+        if i > 0 {
+            out.push(b'.');
+        }
+        out.extend_from_slice(buf.format(o).as_bytes());
+    }
+}
+
+/// TCP flag bits and letters, in `TcpInfo::flags_string`'s order.
+const TCP_FLAG_LETTERS: [(u16, u8); 9] = [
+    (0x001, b'F'),
+    (0x002, b'S'),
+    (0x004, b'R'),
+    (0x008, b'P'),
+    (0x010, b'A'),
+    (0x020, b'U'),
+    (0x040, b'E'),
+    (0x080, b'C'),
+    (0x100, b'N'),
+];
+
+/// TCP option names by kind, as `TcpInfo::options_layout` writes them.
+const TCP_OPTION_NAMES: [Option<&str>; 9] = [
+    Some("eol"),
+    Some("nop"),
+    Some("mss"),
+    Some("ws"),
+    Some("sok"),
+    Some("sack"),
+    None,
+    None,
+    Some("ts"),
+];
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `aa:bb:cc:dd:ee:ff`, lower case, as `MacAddr`'s `Display` writes it.
+fn write_mac(out: &mut Vec<u8>, m: &MacAddr) {
+    for (i, b) in m.0.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b':');
+        }
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 0xf)]);
+    }
+}
+
+/// Appends `n` as exactly `width` decimal digits (zero-padded, high digits dropped).
+fn push_digits(out: &mut Vec<u8>, mut n: u64, width: usize) {
+    let start = out.len();
+    out.resize(start + width, b'0');
+    for slot in out[start..].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+}
+
+/// RFC 3339 UTC with nanoseconds, as `Timestamp`'s `Display` writes it.
+fn write_ts(out: &mut Vec<u8>, t: Timestamp) {
+    let (y, mo, d, h, mi, s) = t.utc_civil();
+    if !(0..=9999).contains(&y) {
+        let _ = write!(out, "{t}");
+        return;
+    }
+    push_digits(out, y as u64, 4);
+    out.push(b'-');
+    push_digits(out, mo.into(), 2);
+    out.push(b'-');
+    push_digits(out, d.into(), 2);
+    out.push(b'T');
+    push_digits(out, h.into(), 2);
+    out.push(b':');
+    push_digits(out, mi.into(), 2);
+    out.push(b':');
+    push_digits(out, s.into(), 2);
+    out.push(b'.');
+    push_digits(out, t.subsec_nanos().into(), 9);
+    out.push(b'Z');
 }
 
 fn plain_list(out: &mut Vec<u8>, items: impl Iterator<Item = u64>) {
@@ -223,5 +334,43 @@ impl RowWriter for Discard {
     }
     fn finish(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use columns::Val;
+
+    #[test]
+    fn fast_formatters_agree_with_display() {
+        let mut out = Vec::new();
+        for ns in [0_i64, 1, 1_409_061_600_123_456_789, 4_294_967_295_999_999_999, 951_782_400_000_000_000] {
+            out.clear();
+            write_ts(&mut out, Timestamp(ns));
+            assert_eq!(String::from_utf8_lossy(&out), Timestamp(ns).to_string());
+        }
+        for flags in 0..0x200u16 {
+            let t = trident_decode::TcpInfo { flags, ..Default::default() };
+            out.clear();
+            plain_val(&mut out, &Val::TcpFlags(flags));
+            assert_eq!(String::from_utf8_lossy(&out), t.flags_string());
+        }
+        let mut t = trident_decode::TcpInfo::default();
+        for k in [2, 1, 3, 1, 1, 8, 4, 5, 0, 30, 254] {
+            t.options.push(k);
+        }
+        out.clear();
+        plain_val(&mut out, &Val::TcpOpts(&t));
+        assert_eq!(String::from_utf8_lossy(&out), t.options_layout());
+        let m = MacAddr([0x00, 0x1b, 0x21, 0xa3, 0xff, 0x0c]);
+        out.clear();
+        write_mac(&mut out, &m);
+        assert_eq!(String::from_utf8_lossy(&out), m.to_string());
+        for a in [Ipv4Addr::new(0, 0, 0, 0), Ipv4Addr::new(192, 168, 10, 255)] {
+            out.clear();
+            write_ipv4(&mut out, a);
+            assert_eq!(String::from_utf8_lossy(&out), a.to_string());
+        }
     }
 }
