@@ -383,19 +383,19 @@ fn run(features: &[&str]) -> Report {
             };
             let at = format!("{name}#{}", frame.number());
             let h = hint(&transport, &payload);
-            compare_dns(&mut report, damaged, &at, &frame, &transport, h.as_ref());
-            compare_tls(&mut report, damaged, &at, &frame, &transport, h.as_ref());
+            compare_dns(&mut report, damaged, &at, frame, &transport, h.as_ref());
+            compare_tls(&mut report, damaged, &at, frame, &transport, h.as_ref());
             compare_http(
                 &mut report,
                 damaged,
                 &at,
-                &frame,
+                frame,
                 &transport,
                 &payload,
                 h.as_ref(),
             );
-            compare_dhcp(&mut report, damaged, &at, &frame, &transport, h.as_ref());
-            compare_dhcpv6(&mut report, damaged, &at, &frame, &transport, h.as_ref());
+            compare_dhcp(&mut report, damaged, &at, frame, &transport, h.as_ref());
+            compare_dhcpv6(&mut report, damaged, &at, frame, &transport, h.as_ref());
         }
     }
     eprintln!("{}", report.render());

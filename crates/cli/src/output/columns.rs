@@ -123,7 +123,10 @@ pub static COLUMNS: &[Column] = &[
     col!(
         "link_type",
         "link type name (ether, linux-sll, rawip, ...)",
-        |r| match r.frame.link_type.name() { "other" => Val::Disp(&r.frame.link_type), n => Val::S(n) }
+        |r| match r.frame.link_type.name() {
+            "other" => Val::Disp(&r.frame.link_type),
+            n => Val::S(n),
+        }
     ),
     col!("caplen", "bytes captured", |r| Val::U(
         r.frame.caplen.into()
@@ -135,9 +138,10 @@ pub static COLUMNS: &[Column] = &[
         r.packet.eth.as_ref(),
         |e| Val::Mac(e.src)
     )),
-    col!("eth_dst", "destination MAC", |r| opt(r.packet.eth.as_ref(), |e| {
-        Val::Mac(e.dst)
-    })),
+    col!("eth_dst", "destination MAC", |r| opt(
+        r.packet.eth.as_ref(),
+        |e| { Val::Mac(e.dst) }
+    )),
     col!(
         "ether_type",
         "ether type after VLAN tags and LLC/SNAP",

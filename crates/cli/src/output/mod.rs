@@ -236,11 +236,17 @@ const FLUSH_AT: usize = 256 * 1024;
 pub struct Ndjson<W: Write> {
     out: W,
     buf: Vec<u8>,
-    cols: Vec<&'static Column>,
+    /// Each selected column with its key already rendered as `,"name":`, so a field costs
+    /// one copy for its key.
+    cols: Vec<(&'static Column, Vec<u8>)>,
 }
 
 impl<W: Write> Ndjson<W> {
     pub fn new(out: W, cols: Vec<&'static Column>) -> Self {
+        let cols = cols
+            .into_iter()
+            .map(|c| (c, format!(",\"{}\":", c.name).into_bytes()))
+            .collect();
         Ndjson {
             out,
             buf: Vec::with_capacity(FLUSH_AT * 2),
@@ -251,21 +257,19 @@ impl<W: Write> Ndjson<W> {
 
 impl<W: Write> RowWriter for Ndjson<W> {
     fn row(&mut self, row: &Row<'_, '_>) -> io::Result<()> {
-        self.buf.push(b'{');
-        let mut first = true;
-        for c in &self.cols {
+        let start = self.buf.len();
+        for (c, key) in &self.cols {
             let v = (c.get)(row);
             if matches!(v, Val::Null) {
                 continue;
             }
-            if !first {
-                self.buf.push(b',');
-            }
-            first = false;
-            self.buf.push(b'"');
-            self.buf.extend_from_slice(c.name.as_bytes());
-            self.buf.extend_from_slice(b"\":");
+            self.buf.extend_from_slice(key);
             json_val(&mut self.buf, &v);
+        }
+        // The first key's leading comma becomes the object's opening brace.
+        match self.buf.get_mut(start) {
+            Some(b) => *b = b'{',
+            None => self.buf.push(b'{'),
         }
         self.buf.extend_from_slice(b"}\n");
         if self.buf.len() >= FLUSH_AT {
@@ -345,13 +349,22 @@ mod tests {
     #[test]
     fn fast_formatters_agree_with_display() {
         let mut out = Vec::new();
-        for ns in [0_i64, 1, 1_409_061_600_123_456_789, 4_294_967_295_999_999_999, 951_782_400_000_000_000] {
+        for ns in [
+            0_i64,
+            1,
+            1_409_061_600_123_456_789,
+            4_294_967_295_999_999_999,
+            951_782_400_000_000_000,
+        ] {
             out.clear();
             write_ts(&mut out, Timestamp(ns));
             assert_eq!(String::from_utf8_lossy(&out), Timestamp(ns).to_string());
         }
         for flags in 0..0x200u16 {
-            let t = trident_decode::TcpInfo { flags, ..Default::default() };
+            let t = trident_decode::TcpInfo {
+                flags,
+                ..Default::default()
+            };
             out.clear();
             plain_val(&mut out, &Val::TcpFlags(flags));
             assert_eq!(String::from_utf8_lossy(&out), t.flags_string());

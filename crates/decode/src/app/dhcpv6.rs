@@ -317,6 +317,69 @@ pub(crate) mod tests {
         assert_eq!(h.xid, 2);
     }
 
+    /// Random option trees built from the option codes with special handling, with lengths
+    /// that are sometimes wrong: dhcproto must never see one that makes it panic.
+    #[test]
+    fn random_option_trees_never_panic() {
+        const ROUNDS: usize = 20_000;
+        const CODES: [u16; 20] = [
+            OPT_IA_NA,
+            OPT_IA_TA,
+            OPT_IAADDR,
+            OPT_PREFERENCE,
+            OPT_ELAPSED_TIME,
+            OPT_RELAY_MSG,
+            OPT_AUTH,
+            OPT_UNICAST,
+            OPT_STATUS_CODE,
+            OPT_RAPID_COMMIT,
+            OPT_VENDOR_CLASS,
+            OPT_VENDOR_OPTS,
+            OPT_RECONF_MSG,
+            OPT_RECONF_ACCEPT,
+            OPT_DNS_SERVERS,
+            OPT_DOMAIN_LIST,
+            OPT_IA_PD,
+            OPT_IAPREFIX,
+            OPT_CLIENT_FQDN,
+            56,
+        ];
+        let mut seed = 0x0dd0_5eed_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        fn options(next: &mut dyn FnMut() -> u64, depth: usize) -> Vec<u8> {
+            let mut out = Vec::new();
+            for _ in 0..(next() % 4) {
+                let code = CODES[(next() % CODES.len() as u64) as usize];
+                let mut data: Vec<u8> = (0..next() % 30).map(|_| next() as u8).collect();
+                if depth < 12 && next() % 2 == 0 {
+                    data.extend(options(next, depth + 1));
+                }
+                let len = match next() % 4 {
+                    0 => (next() % 64) as u16, // often wrong
+                    _ => data.len() as u16,
+                };
+                out.extend_from_slice(&code.to_be_bytes());
+                out.extend_from_slice(&len.to_be_bytes());
+                out.extend_from_slice(&data);
+            }
+            out
+        }
+        for _ in 0..ROUNDS {
+            let msg_type = [1u8, 3, 7, 11, 12, 13][(next() % 6) as usize];
+            let mut m = vec![msg_type, 0, 0, 1];
+            if msg_type >= RELAY_FORW {
+                m.extend_from_slice(&[0; 32]);
+            }
+            m.extend(options(&mut next, 0));
+            let _ = parse(&m);
+        }
+    }
+
     #[test]
     fn every_prefix_is_safe() {
         let full = solicit();

@@ -85,7 +85,8 @@ fn parse_message(msg: &[u8], mdns: bool) -> Option<DnsHint> {
     };
 
     let question_count = usize::from(header.query_count());
-    hint.questions.reserve_exact(question_count.min(MAX_DNS_QUESTIONS));
+    hint.questions
+        .reserve_exact(question_count.min(MAX_DNS_QUESTIONS));
     for _ in 0..question_count {
         if hint.questions.len() >= MAX_DNS_QUESTIONS || name_wire_len(msg, dec.index()).is_none() {
             // The records lie beyond questions we will not read.
@@ -103,7 +104,8 @@ fn parse_message(msg: &[u8], mdns: bool) -> Option<DnsHint> {
     let record_count = usize::from(header.answer_count())
         + usize::from(header.name_server_count())
         + usize::from(header.additional_count());
-    hint.answers.reserve_exact(record_count.min(MAX_DNS_RECORDS));
+    hint.answers
+        .reserve_exact(record_count.min(MAX_DNS_RECORDS));
     for _ in 0..record_count.min(MAX_RECORDS_SCANNED) {
         if hint.answers.len() >= MAX_DNS_RECORDS {
             break;
@@ -198,7 +200,7 @@ pub(crate) fn name_text(name: &Name) -> String {
     if name.num_labels() == 0 {
         return "<Root>".to_owned();
     }
-    let mut out = String::new();
+    let mut out = String::with_capacity(name.len());
     for (i, label) in name.iter().enumerate() {
         if i > 0 {
             out.push('.');
@@ -409,6 +411,58 @@ pub(crate) mod tests {
         let mut m = vec![0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0];
         m.extend_from_slice(&[0xc0, 14, 0, 0, 1, 0, 1]); // points forward
         assert!(parse_udp(&m, false).expect("header").questions.is_empty());
+    }
+
+    /// Random messages assembled from name pieces (labels, pointers anywhere, root bytes)
+    /// and record fields: hickory must never be handed a name it would recurse deeply on, and
+    /// nothing may panic.
+    #[test]
+    fn random_name_soup_never_panics() {
+        const ROUNDS: usize = 20_000;
+        const MAX_PIECES: u64 = 40;
+        let mut seed = 0x00d5_5eed_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..ROUNDS {
+            let mut m = vec![
+                0,
+                0,
+                0x84,
+                0,
+                0,
+                (next() % 4) as u8,
+                0,
+                (next() % 8) as u8,
+                0,
+                0,
+                0,
+                1,
+            ];
+            for _ in 0..next() % MAX_PIECES {
+                match next() % 5 {
+                    0 => {
+                        let len = next() % 8;
+                        m.push(len as u8);
+                        m.extend((0..len).map(|_| b'a' + (next() % 26) as u8));
+                    }
+                    1 => {
+                        let target = next() % (m.len() as u64 + 8);
+                        m.extend_from_slice(&(0xc000 | target as u16).to_be_bytes());
+                    }
+                    2 => m.push(0),
+                    3 => m.extend_from_slice(&[
+                        0,
+                        [1u8, 5, 12, 16, 28, 33, 41][(next() % 7) as usize],
+                    ]),
+                    _ => m.extend_from_slice(&[0, 1, 0, 0, 0, 9, 0, (next() % 12) as u8]),
+                }
+            }
+            let _ = parse_udp(&m, next() % 2 == 0);
+        }
     }
 
     #[test]
