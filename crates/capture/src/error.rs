@@ -26,7 +26,8 @@ pub enum CaptureErrorKind {
     },
     /// The file ends inside a header or record.
     Truncated {
-        /// What was being read ("global header", "record header", "record data", "block").
+        /// What was being read: "global header", "record header", "record data" (pcap);
+        /// "section header block", "block header", "block" (pcapng).
         what: &'static str,
     },
     /// A record or block declares a length beyond [`crate::MAX_RECORD_LEN`] or its block.

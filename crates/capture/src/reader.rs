@@ -108,7 +108,7 @@ enum NgStep {
 ///
 /// Memory is one buffer (64 KiB, growing to 1 MiB for long streams and, for a single record,
 /// to at most [`crate::MAX_RECORD_LEN`] plus its block overhead) plus the decompressor's
-/// window (32 KiB for gzip; for Zstandard the frame's window, refused above 100 MiB).
+/// window (32 KiB for gzip; for Zstandard the frame's window, refused above 128 MiB).
 pub struct CaptureReader {
     name: String,
     src: Box<dyn Read + Send>,
@@ -174,10 +174,7 @@ impl CaptureReader {
         let src: Box<dyn Read + Send> = match compression {
             Compression::None => Box::new(rejoined),
             Compression::Gzip => Box::new(MultiGzDecoder::new(rejoined)),
-            Compression::Zstd => Box::new(
-                ZstdReader::new(rejoined)
-                    .map_err(|e| fail(CaptureErrorKind::Decompress(e.to_string())))?,
-            ),
+            Compression::Zstd => Box::new(ZstdReader::new(rejoined)),
         };
         let mut r = CaptureReader {
             name,

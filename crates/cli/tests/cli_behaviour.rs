@@ -123,13 +123,40 @@ fn closed_pipe_exits_quietly() {
 fn schema_doc_lists_every_column() {
     let o = common::trident(&["decode", "--list-fields"]);
     assert!(o.status.success());
-    let doc = std::fs::read_to_string(common::repo().join("docs/SCHEMA.md")).expect("docs/SCHEMA.md");
+    let doc =
+        std::fs::read_to_string(common::repo().join("docs/SCHEMA.md")).expect("docs/SCHEMA.md");
     let listed = String::from_utf8(o.stdout).expect("utf-8");
     let mut n = 0;
     for line in listed.lines() {
         let name = line.split_whitespace().next().expect("column name");
-        assert!(doc.contains(&format!("| `{name}` |")), "docs/SCHEMA.md lacks column {name}");
+        assert!(
+            doc.contains(&format!("| `{name}` |")),
+            "docs/SCHEMA.md lacks column {name}"
+        );
         n += 1;
     }
     assert!(n > 50, "only {n} columns listed");
+}
+
+#[test]
+fn stdin_reads_a_capture_stream() {
+    let bytes = std::fs::read(sample("chrome-34-google.pcap")).expect("sample");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trident"))
+        .args(["decode", "--format", "csv", "--fields", "file,frame,tls_sni", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        stdin.write_all(&bytes).expect("write stdin");
+    });
+    let o = child.wait_with_output().expect("wait");
+    writer.join().expect("writer");
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8(o.stdout).expect("utf-8");
+    assert_eq!(out.lines().count(), 43, "header + 42 packets");
+    assert!(out.contains("-,4,google.de"), "frame 4 carries the SNI: {out}");
 }
