@@ -240,7 +240,9 @@ fn print_summary(sum: &Summary, elapsed: Duration) {
         // Merge reasons that print alike (truncations differ only in their byte counts).
         let mut rows: HashMap<String, u64> = HashMap::new();
         for ((layer, reason), n) in &sum.stopped {
-            *rows.entry(format!("{} ({})", reason.key(), layer.name())).or_default() += n;
+            *rows
+                .entry(format!("{} ({})", reason.key(), layer.name()))
+                .or_default() += n;
         }
         let mut rows: Vec<_> = rows.into_iter().collect();
         rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));

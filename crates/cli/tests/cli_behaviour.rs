@@ -1,6 +1,8 @@
 //! The command line's promises: exit codes, errors that name file and offset, quiet broken
 //! pipes, stable csv columns. Uses only the bundled `samples/`, so a fresh clone passes.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is a failed test
+
 mod common;
 
 use std::io::Read;
@@ -142,7 +144,14 @@ fn schema_doc_lists_every_column() {
 fn stdin_reads_a_capture_stream() {
     let bytes = std::fs::read(sample("chrome-34-google.pcap")).expect("sample");
     let mut child = Command::new(env!("CARGO_BIN_EXE_trident"))
-        .args(["decode", "--format", "csv", "--fields", "file,frame,tls_sni", "-"])
+        .args([
+            "decode",
+            "--format",
+            "csv",
+            "--fields",
+            "file,frame,tls_sni",
+            "-",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -155,8 +164,16 @@ fn stdin_reads_a_capture_stream() {
     });
     let o = child.wait_with_output().expect("wait");
     writer.join().expect("writer");
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let out = String::from_utf8(o.stdout).expect("utf-8");
     assert_eq!(out.lines().count(), 43, "header + 42 packets");
-    assert!(out.contains("-,4,google.de"), "frame 4 carries the SNI: {out}");
+    assert!(
+        out.contains("-,4,google.de"),
+        "frame 4 carries the SNI: {out}"
+    );
 }

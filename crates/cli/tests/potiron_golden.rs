@@ -1,6 +1,8 @@
 //! `trident decode --format potiron` reproduces potiron's own per-file JSON byte for byte,
 //! for every golden capture in `../shared/potiron/golden` (made by the real potiron).
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is a failed test
+
 mod common;
 
 use std::fs;

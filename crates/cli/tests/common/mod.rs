@@ -1,5 +1,5 @@
 //! Helpers shared by the end-to-end tests.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -28,5 +28,5 @@ pub fn trident(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_trident"))
         .args(args)
         .output()
-        .expect("run trident")
+        .unwrap_or_else(|e| panic!("running trident: {e}"))
 }
