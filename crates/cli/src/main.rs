@@ -1,6 +1,7 @@
 //! `trident`: network-traffic analysis in one binary. This crate only wires the library
 //! stages to a command line; everything it calls is documented in the `trident-*` crates.
 
+mod classify_cmd;
 mod decode_cmd;
 mod output;
 
@@ -36,12 +37,15 @@ struct Cli {
 enum Command {
     /// Decode captures into one record per packet (ndjson, csv or potiron JSON).
     Decode(decode_cmd::DecodeArgs),
+    /// Classify devices by role (networkML 0.6.19's model; --compat networkml for its exact output).
+    Classify(classify_cmd::ClassifyArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => decode_cmd::run(&args),
+        Command::Classify(args) => classify_cmd::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,655 @@
+//! trident's model file: a versioned JSON document holding everything inference needs
+//! (feature schema, classes, scaler, network) and where the numbers came from.
+//!
+//! # Why a file format of our own
+//!
+//! networkML ships its model as four files, one of them a scikit-learn pickle that only
+//! loads in a matching Python. trident keeps one self-describing JSON file instead: it names
+//! the feature schema it was trained on, so a model is never silently applied to features
+//! computed differently (loading checks the names, in order); it carries a `format` and a
+//! `version`, so an old trident refuses a newer file instead of misreading it; and it keeps
+//! the provenance (origin, licence, training summary) next to the numbers.
+//!
+//! Numbers are written with the shortest round-trip representation and read with a correctly
+//! rounded parser, so a converted model computes bit for bit what the original did.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ClassifyError;
+
+/// The `format` value of every trident model file.
+pub const MODEL_FORMAT: &str = "trident-model";
+/// The model file version this build writes and reads.
+pub const MODEL_VERSION: u32 = 1;
+/// The networkML 0.6.19 host model converted to trident's format; the default model of
+/// `trident classify`. Origin and licence: `models/NOTICE`.
+pub const NETWORKML_0_6_19_JSON: &str = include_str!("../models/networkml-0.6.19.json");
+/// The most layers a network may have; a file declaring more is rejected as invalid.
+pub const MAX_LAYERS: usize = 16;
+/// The widest layer accepted; bounds the memory a hostile model file can make us allocate.
+pub const MAX_LAYER_WIDTH: usize = 4096;
+
+/// A model file as stored on disk. [`Model::from_file`] validates it; this type is public so
+/// tools (training, conversion) can build and write one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelFile {
+    /// Always [`MODEL_FORMAT`].
+    pub format: String,
+    /// The file format version, [`MODEL_VERSION`].
+    pub version: u32,
+    /// A short name for the model, e.g. `networkml-0.6.19-host`.
+    pub name: String,
+    /// The features the model takes, in input order.
+    pub feature_schema: FeatureSchema,
+    /// Class names; output unit `j` is the probability of `classes[j]`.
+    pub classes: Vec<String>,
+    /// Human-readable names of classes (networkML's `label_assignments.json`), used in
+    /// `predict.json`; classes not listed keep their name.
+    #[serde(default)]
+    pub class_display_names: BTreeMap<String, String>,
+    /// Standardisation applied to the features before the network.
+    pub scaler: Scaler,
+    /// The classifier.
+    pub network: Network,
+    /// How probabilities become a decision.
+    pub decision: Decision,
+    /// Where the model came from.
+    pub provenance: Provenance,
+}
+
+/// The feature schema a model was trained on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureSchema {
+    /// The schema's name, e.g. `networkml-0.6.19-host`.
+    pub name: String,
+    /// Feature names in model input order.
+    pub features: Vec<String>,
+}
+
+/// scikit-learn `StandardScaler`: `z = (x - mean) / scale`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scaler {
+    /// Per-feature training mean.
+    pub mean: Vec<f64>,
+    /// Per-feature divisor: the training standard deviation, 1 where it was 0.
+    pub scale: Vec<f64>,
+    /// Per-feature training variance (kept for out-of-distribution checks).
+    #[serde(default)]
+    pub var: Vec<f64>,
+    /// Number of training samples the statistics came from.
+    #[serde(default)]
+    pub n_samples_seen: u64,
+}
+
+/// The classifier. Tagged by `kind` so other model families can be added.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[non_exhaustive]
+pub enum Network {
+    /// A multi-layer perceptron: dense layers, the last one's output goes through
+    /// [`Network::Mlp::output`].
+    Mlp {
+        /// Dense layers in order.
+        layers: Vec<DenseLayer>,
+        /// The output function of the last layer.
+        output: OutputActivation,
+    },
+}
+
+/// One dense layer: `out = activation(in · weights + biases)`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DenseLayer {
+    /// `weights[i][j]`: from input unit `i` to output unit `j` (scikit-learn's `coefs_`).
+    pub weights: Vec<Vec<f64>>,
+    /// One bias per output unit.
+    pub biases: Vec<f64>,
+    /// Applied to this layer's output (the last layer uses `identity`; its output goes to
+    /// the network's output function).
+    pub activation: Activation,
+}
+
+/// Hidden-layer activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Activation {
+    /// `max(x, 0)`.
+    Relu,
+    /// `x`.
+    Identity,
+}
+
+/// The output function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum OutputActivation {
+    /// `exp(o - max o) / sum`, summed the way numpy does.
+    Softmax,
+}
+
+/// How probabilities become a decision (networkML's constants).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    /// The top class is reported only if its probability is strictly greater than this;
+    /// otherwise the role is `Unknown`.
+    pub unknown_threshold: f64,
+    /// How many (class, probability) pairs are reported.
+    pub top_n: usize,
+}
+
+/// Where a model came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Provenance {
+    /// The origin, in words.
+    pub source: String,
+    /// Its licence (SPDX id).
+    pub licence: String,
+    /// Copyright holder.
+    pub copyright: String,
+    /// Training summary as the trainer reported it (free-form).
+    #[serde(default)]
+    pub training: serde_json::Value,
+}
+
+/// A validated model, ready for inference.
+#[derive(Debug, Clone)]
+pub struct Model {
+    file: ModelFile,
+    /// Per layer: (n_in, n_out, row-major weights `[n_in][n_out]`).
+    dense: Vec<(usize, usize, Vec<f64>)>,
+}
+
+impl Model {
+    /// The built-in networkML 0.6.19 model.
+    pub fn networkml_0_6_19() -> Result<Model, ClassifyError> {
+        Model::from_json_str(NETWORKML_0_6_19_JSON)
+    }
+
+    /// Loads and validates a model file.
+    pub fn from_file(path: &Path) -> Result<Model, ClassifyError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ClassifyError::ModelIo {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Model::from_json_str(&text)
+    }
+
+    /// Parses and validates a model from JSON text.
+    pub fn from_json_str(text: &str) -> Result<Model, ClassifyError> {
+        // Look at `format` and `version` first, so a file of another kind or a newer
+        // version gets that message rather than a complaint about some missing key.
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| ClassifyError::ModelCorrupt(e.to_string()))?;
+        let format = value.get("format").and_then(serde_json::Value::as_str);
+        if format != Some(MODEL_FORMAT) {
+            return Err(ClassifyError::ModelFormat {
+                found: format.map_or_else(|| "(none)".to_owned(), str::to_owned),
+            });
+        }
+        let version = value.get("version").and_then(serde_json::Value::as_u64);
+        if version != Some(u64::from(MODEL_VERSION)) {
+            return Err(ClassifyError::ModelVersion {
+                found: version
+                    .and_then(|v| u32::try_from(v).ok())
+                    .unwrap_or(u32::MAX),
+                supported: MODEL_VERSION,
+            });
+        }
+        let file: ModelFile = serde_json::from_value(value)
+            .map_err(|e| ClassifyError::ModelCorrupt(e.to_string()))?;
+        Model::new(file)
+    }
+
+    /// Validates a model held in memory.
+    pub fn new(file: ModelFile) -> Result<Model, ClassifyError> {
+        let invalid = |m: String| Err(ClassifyError::ModelInvalid(m));
+        let n_features = file.feature_schema.features.len();
+        if n_features == 0 {
+            return invalid("the feature schema lists no features".into());
+        }
+        if file.classes.is_empty() {
+            return invalid("no classes".into());
+        }
+        if file.scaler.mean.len() != n_features || file.scaler.scale.len() != n_features {
+            return invalid(format!(
+                "scaler has {} means and {} scales for {n_features} features",
+                file.scaler.mean.len(),
+                file.scaler.scale.len()
+            ));
+        }
+        if !file.scaler.var.is_empty() && file.scaler.var.len() != n_features {
+            return invalid(format!(
+                "scaler has {} variances for {n_features} features",
+                file.scaler.var.len()
+            ));
+        }
+        if let Some(i) = file
+            .scaler
+            .mean
+            .iter()
+            .chain(&file.scaler.var)
+            .position(|v| !v.is_finite())
+        {
+            return invalid(format!("scaler value {i} is not finite"));
+        }
+        if let Some(i) = file
+            .scaler
+            .scale
+            .iter()
+            .position(|v| !v.is_finite() || *v == 0.0)
+        {
+            return invalid(format!("scale of feature {i} is zero or not finite"));
+        }
+        if file.decision.top_n == 0 || !(0.0..=1.0).contains(&file.decision.unknown_threshold) {
+            return invalid("decision needs top_n >= 1 and a threshold in [0, 1]".into());
+        }
+        let Network::Mlp { layers, .. } = &file.network;
+        if layers.is_empty() || layers.len() > MAX_LAYERS {
+            return invalid(format!(
+                "the network has {} layers (1 to {MAX_LAYERS} allowed)",
+                layers.len()
+            ));
+        }
+        let mut dense = Vec::with_capacity(layers.len());
+        let mut n_in = n_features;
+        for (k, layer) in layers.iter().enumerate() {
+            let n_out = layer.biases.len();
+            if n_out == 0 || n_out > MAX_LAYER_WIDTH {
+                return invalid(format!("layer {k} has {n_out} units"));
+            }
+            if layer.weights.len() != n_in {
+                return invalid(format!(
+                    "layer {k} takes {} inputs, the previous layer gives {n_in}",
+                    layer.weights.len()
+                ));
+            }
+            let mut flat = Vec::with_capacity(n_in * n_out);
+            for (i, row) in layer.weights.iter().enumerate() {
+                if row.len() != n_out {
+                    return invalid(format!(
+                        "layer {k} weight row {i} has {} values for {n_out} units",
+                        row.len()
+                    ));
+                }
+                flat.extend_from_slice(row);
+            }
+            if flat.iter().chain(&layer.biases).any(|v| !v.is_finite()) {
+                return invalid(format!("layer {k} has a value that is not finite"));
+            }
+            dense.push((n_in, n_out, flat));
+            n_in = n_out;
+        }
+        if n_in != file.classes.len() {
+            return invalid(format!(
+                "the last layer has {n_in} units for {} classes",
+                file.classes.len()
+            ));
+        }
+        Ok(Model { file, dense })
+    }
+
+    /// The file this model was loaded from.
+    #[must_use]
+    pub fn file(&self) -> &ModelFile {
+        &self.file
+    }
+
+    /// Feature names in input order.
+    #[must_use]
+    pub fn feature_names(&self) -> &[String] {
+        &self.file.feature_schema.features
+    }
+
+    /// Class names in output order.
+    #[must_use]
+    pub fn classes(&self) -> &[String] {
+        &self.file.classes
+    }
+
+    /// The display name of a class (networkML's `label_assignments.json`), or the class name.
+    #[must_use]
+    pub fn display_name<'a>(&'a self, class: &'a str) -> &'a str {
+        self.file
+            .class_display_names
+            .get(class)
+            .map_or(class, String::as_str)
+    }
+
+    /// The decision constants.
+    #[must_use]
+    pub fn decision(&self) -> Decision {
+        self.file.decision
+    }
+
+    /// Checks that this model takes exactly the features a featurizer computes, in order.
+    pub fn check_schema(&self, schema_name: &str, features: &[&str]) -> Result<(), ClassifyError> {
+        let mine = &self.file.feature_schema;
+        let same = mine.name == schema_name
+            && mine.features.len() == features.len()
+            && mine.features.iter().zip(features).all(|(a, b)| a == b);
+        if same {
+            return Ok(());
+        }
+        let first_difference = mine
+            .features
+            .iter()
+            .map(String::as_str)
+            .map(Some)
+            .chain(std::iter::repeat(None))
+            .zip(
+                features
+                    .iter()
+                    .copied()
+                    .map(Some)
+                    .chain(std::iter::repeat(None)),
+            )
+            .take(mine.features.len().max(features.len()))
+            .enumerate()
+            .find(|(_, (got, want))| got != want)
+            .map(|(i, (got, want))| {
+                (
+                    i,
+                    want.unwrap_or("(none)").to_owned(),
+                    got.unwrap_or("(none)").to_owned(),
+                )
+            });
+        Err(ClassifyError::SchemaMismatch {
+            expected: schema_name.to_owned(),
+            found: mine.name.clone(),
+            expected_len: features.len(),
+            found_len: mine.features.len(),
+            first_difference,
+        })
+    }
+
+    /// The standardised features `(x - mean) / scale`, what the network sees. Values far from
+    /// 0 (tens of standard deviations) mean the input is unlike anything in training.
+    #[must_use]
+    pub fn standardise(&self, features: &[f64]) -> Vec<f64> {
+        features
+            .iter()
+            .zip(self.file.scaler.mean.iter().zip(&self.file.scaler.scale))
+            .map(|(x, (m, s))| (x - m) / s)
+            .collect()
+    }
+
+    /// Class probabilities for one feature vector (in [`Model::feature_names`] order), in
+    /// [`Model::classes`] order.
+    ///
+    /// Computed in f64 as scikit-learn 1.0.2 does: scaler, then per layer the product with
+    /// the weights (in the order of operations of the OpenBLAS `dgemv` kernel numpy uses)
+    /// plus the bias, ReLU on hidden layers, and a softmax whose denominator is summed in
+    /// numpy's pairwise order. Returns `None` when the vector has the wrong length.
+    #[must_use]
+    pub fn predict_proba(&self, features: &[f64]) -> Option<Vec<f64>> {
+        if features.len() != self.file.feature_schema.features.len() {
+            return None;
+        }
+        let mut input = self.standardise(features);
+        let Network::Mlp { layers, output } = &self.file.network;
+        for ((n_in, n_out, weights), layer) in self.dense.iter().zip(layers) {
+            let mut out = gemv(&input, weights, *n_in, *n_out);
+            // numpy adds the intercepts after the product, then ReLU.
+            for (o, b) in out.iter_mut().zip(&layer.biases) {
+                *o += b;
+                if layer.activation == Activation::Relu && *o < 0.0 {
+                    *o = 0.0;
+                }
+            }
+            input = out;
+        }
+        match output {
+            OutputActivation::Softmax => softmax(&mut input),
+        }
+        Some(input)
+    }
+}
+
+/// Rows of inputs taken together by OpenBLAS's `dgemv_n` kernel.
+const GEMV_BLOCK: usize = 4;
+
+/// `x · W` for one input row, with the rounding of numpy 1.22's matmul.
+///
+/// numpy turns a one-row matrix product into BLAS `dgemv`, and the OpenBLAS it bundles
+/// (Haswell and later kernels) accumulates four input rows at a time: two partial sums,
+/// `x0·w0` then `+ x2·w2` fused, and `x1·w1` then `+ x3·w3` fused, added together and then
+/// to the output; two leftover rows are added as `x0·w0 + x1·w1`, one as `x0·w0`. Summing
+/// left to right instead changes the last bit of about half the outputs, which shows in
+/// the printed probabilities. (Checked bit for bit against numpy 1.22.3 on this model.)
+fn gemv(x: &[f64], weights: &[f64], n_in: usize, n_out: usize) -> Vec<f64> {
+    let mut y = vec![0.0f64; n_out];
+    let rows = |k: usize| weights.get(k * n_out..(k + 1) * n_out).unwrap_or(&[]);
+    let xs = |k: usize| x.get(k).copied().unwrap_or(0.0);
+    let full = n_in - n_in % GEMV_BLOCK;
+    let mut k = 0;
+    while k < full {
+        let (x0, x1, x2, x3) = (xs(k), xs(k + 1), xs(k + 2), xs(k + 3));
+        let (w0, w1, w2, w3) = (rows(k), rows(k + 1), rows(k + 2), rows(k + 3));
+        for (j, out) in y.iter_mut().enumerate() {
+            let w = |r: &[f64]| r.get(j).copied().unwrap_or(0.0);
+            let even = x2.mul_add(w(w2), w(w0) * x0);
+            let odd = x3.mul_add(w(w3), w(w1) * x1);
+            *out += even + odd;
+        }
+        k += GEMV_BLOCK;
+    }
+    if n_in - k >= 2 {
+        let (x0, x1, w0, w1) = (xs(k), xs(k + 1), rows(k), rows(k + 1));
+        for ((out, a), b) in y.iter_mut().zip(w0).zip(w1) {
+            *out += a * x0 + b * x1;
+        }
+        k += 2;
+    }
+    if n_in - k == 1 {
+        let x0 = xs(k);
+        for (out, a) in y.iter_mut().zip(rows(k)) {
+            *out += a * x0;
+        }
+    }
+    y
+}
+
+/// scikit-learn's softmax: subtract the maximum, exponentiate, divide by the sum (numpy's
+/// pairwise sum).
+fn softmax(values: &mut [f64]) {
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    for v in values.iter_mut() {
+        *v = (*v - max).exp();
+    }
+    let sum = crate::numpy::pairwise_sum(values);
+    for v in values.iter_mut() {
+        *v /= sum;
+    }
+}
+
+impl ModelFile {
+    /// Writes the model as JSON with one line per weight row, so the file reads and diffs
+    /// reasonably. Numbers use the shortest representation that parses back exactly.
+    #[must_use]
+    pub fn to_json(&self) -> String {
+        fn js<T: Serialize + ?Sized>(v: &T) -> String {
+            serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
+        }
+        let mut o = String::new();
+        o.push_str("{\n");
+        let _ = writeln!(o, "  \"format\": {},", js(&self.format));
+        let _ = writeln!(o, "  \"version\": {},", self.version);
+        let _ = writeln!(o, "  \"name\": {},", js(&self.name));
+        let _ = writeln!(o, "  \"provenance\": {},", js(&self.provenance));
+        o.push_str("  \"feature_schema\": {\n");
+        let _ = writeln!(o, "    \"name\": {},", js(&self.feature_schema.name));
+        o.push_str("    \"features\": [\n");
+        push_lines(
+            &mut o,
+            "      ",
+            self.feature_schema.features.iter().map(js),
+        );
+        o.push_str("    ]\n  },\n");
+        let _ = writeln!(o, "  \"classes\": {},", js(&self.classes));
+        let _ = writeln!(
+            o,
+            "  \"class_display_names\": {},",
+            js(&self.class_display_names)
+        );
+        let _ = writeln!(o, "  \"decision\": {},", js(&self.decision));
+        o.push_str("  \"scaler\": {\n");
+        let _ = writeln!(o, "    \"n_samples_seen\": {},", self.scaler.n_samples_seen);
+        let _ = writeln!(o, "    \"mean\": {},", js(&self.scaler.mean));
+        let _ = writeln!(o, "    \"scale\": {},", js(&self.scaler.scale));
+        let _ = writeln!(o, "    \"var\": {}", js(&self.scaler.var));
+        o.push_str("  },\n");
+        let Network::Mlp { layers, output } = &self.network;
+        o.push_str("  \"network\": {\n    \"kind\": \"mlp\",\n");
+        let _ = writeln!(o, "    \"output\": {},", js(output));
+        o.push_str("    \"layers\": [\n");
+        for (k, layer) in layers.iter().enumerate() {
+            o.push_str("      {\n");
+            let _ = writeln!(o, "        \"activation\": {},", js(&layer.activation));
+            let _ = writeln!(o, "        \"biases\": {},", js(&layer.biases));
+            o.push_str("        \"weights\": [\n");
+            push_lines(&mut o, "          ", layer.weights.iter().map(js));
+            o.push_str("        ]\n      }");
+            o.push_str(if k + 1 < layers.len() { ",\n" } else { "\n" });
+        }
+        o.push_str("    ]\n  }\n}\n");
+        o
+    }
+
+    /// Converts the plain-JSON export of networkML 0.6.19's shipped model
+    /// (`host_footprint_export.json`: feature names, scaler, MLP weights, label encoder and
+    /// display names) into a trident model file.
+    pub fn from_networkml_export(text: &str) -> Result<ModelFile, ClassifyError> {
+        #[derive(Deserialize)]
+        struct Export {
+            feature_names: Vec<String>,
+            scaler: ExportScaler,
+            mlp: ExportMlp,
+            classes: Vec<String>,
+            mlp_classes_index: Vec<usize>,
+            label_display_names: BTreeMap<String, String>,
+            unknown_threshold: f64,
+            top_n: usize,
+        }
+        #[derive(Deserialize)]
+        struct ExportScaler {
+            with_mean: bool,
+            with_std: bool,
+            n_samples_seen: u64,
+            mean: Vec<f64>,
+            var: Vec<f64>,
+            scale: Vec<f64>,
+        }
+        #[derive(Deserialize)]
+        struct ExportMlp {
+            activation: String,
+            out_activation: String,
+            weights: Vec<Vec<Vec<f64>>>,
+            biases: Vec<Vec<f64>>,
+            n_iter: u64,
+            loss: f64,
+            params: serde_json::Value,
+        }
+        let corrupt = |m: String| ClassifyError::ModelCorrupt(m);
+        let e: Export = serde_json::from_str(text).map_err(|err| corrupt(err.to_string()))?;
+        if !e.scaler.with_mean || !e.scaler.with_std {
+            return Err(corrupt(
+                "scaler without mean or std is not supported".into(),
+            ));
+        }
+        if e.mlp.activation != "relu" || e.mlp.out_activation != "softmax" {
+            return Err(corrupt(format!(
+                "unsupported activations {} / {}",
+                e.mlp.activation, e.mlp.out_activation
+            )));
+        }
+        // The MLP's output j is label-encoder class mlp_classes_index[j].
+        let classes = e
+            .mlp_classes_index
+            .iter()
+            .map(|&i| e.classes.get(i).cloned())
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| corrupt("mlp_classes_index points past classes".into()))?;
+        let n_layers = e.mlp.weights.len();
+        let layers = e
+            .mlp
+            .weights
+            .into_iter()
+            .zip(e.mlp.biases)
+            .enumerate()
+            .map(|(k, (weights, biases))| DenseLayer {
+                weights,
+                biases,
+                activation: if k + 1 < n_layers {
+                    Activation::Relu
+                } else {
+                    Activation::Identity
+                },
+            })
+            .collect();
+        Ok(ModelFile {
+            format: MODEL_FORMAT.to_owned(),
+            version: MODEL_VERSION,
+            name: "networkml-0.6.19-host".to_owned(),
+            feature_schema: FeatureSchema {
+                name: crate::networkml::FEATURE_SCHEMA.to_owned(),
+                features: e.feature_names,
+            },
+            classes,
+            class_display_names: e.label_display_names,
+            scaler: Scaler {
+                mean: e.scaler.mean,
+                scale: e.scaler.scale,
+                var: e.scaler.var,
+                n_samples_seen: e.scaler.n_samples_seen,
+            },
+            network: Network::Mlp {
+                layers,
+                output: OutputActivation::Softmax,
+            },
+            decision: Decision {
+                unknown_threshold: e.unknown_threshold,
+                top_n: e.top_n,
+            },
+            provenance: Provenance {
+                source: "networkML 0.6.19 (PyPI wheel, networkml/trained_models/: \
+                         host_footprint.json, host_footprint_scaler.mod, host_footprint_le.json, \
+                         label_assignments.json), https://github.com/IQTLabs/NetworkML"
+                    .to_owned(),
+                licence: "Apache-2.0".to_owned(),
+                copyright: "IQT Labs".to_owned(),
+                training: serde_json::json!({
+                    "estimator": "sklearn.neural_network.MLPClassifier 1.0.2",
+                    "n_iter": e.mlp.n_iter,
+                    "loss": e.mlp.loss,
+                    "params": e.mlp.params,
+                    "n_samples_seen": e.scaler.n_samples_seen,
+                }),
+            },
+        })
+    }
+}
+
+/// Pushes comma-separated lines with an indent.
+fn push_lines(o: &mut String, indent: &str, items: impl Iterator<Item = String>) {
+    let mut first = true;
+    for item in items {
+        if !first {
+            o.push_str(",\n");
+        }
+        first = false;
+        o.push_str(indent);
+        o.push_str(&item);
+    }
+    o.push('\n');
+}
