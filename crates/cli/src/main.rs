@@ -3,6 +3,8 @@
 
 mod classify_cmd;
 mod decode_cmd;
+mod flows_cmd;
+mod hosts_cmd;
 mod output;
 
 use std::process::ExitCode;
@@ -37,6 +39,10 @@ struct Cli {
 enum Command {
     /// Decode captures into one record per packet (ndjson, csv or potiron JSON).
     Decode(decode_cmd::DecodeArgs),
+    /// Build bidirectional flows from captures (ndjson or csv, one record per flow).
+    Flows(flows_cmd::FlowsArgs),
+    /// Inventory the hosts in captures: addresses, vendor, names, OS guess, services, traffic.
+    Hosts(hosts_cmd::HostsArgs),
     /// Classify devices by role (networkML 0.6.19's model; --compat networkml for its exact output).
     Classify(classify_cmd::ClassifyArgs),
 }
@@ -45,6 +51,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Decode(args) => decode_cmd::run(&args),
+        Command::Flows(args) => flows_cmd::run(&args),
+        Command::Hosts(args) => hosts_cmd::run(&args),
         Command::Classify(args) => classify_cmd::run(&args),
     };
     match result {
