@@ -1,7 +1,7 @@
 //! The per-frame fields networkML reads, compared with TShark itself.
 //!
 //! networkML keeps, for each field, its last occurrence in tshark's dissection; `tshark -T
-//! fields -E occurrence=l` prints exactly that. These tests run tshark (skipping, loudly,
+//! fields -E occurrence=l` prints exactly that. These tests run tshark (failing loudly
 //! when it is not installed) on corpus captures chosen for the layers where the rules are
 //! subtle (fragments, ICMP errors, tunnels, VLAN stacks, LLC, IPv6 extension headers, IP
 //! options, MPLS, PPP) and on hand-built frames, and require trident's extraction to agree
@@ -243,10 +243,10 @@ fn compare(path: &Path) -> (usize, usize, Vec<String>) {
 
 #[test]
 fn corpus_fields_match_tshark() {
-    if !tshark_available() {
-        eprintln!("SKIPPED: tshark is not installed; the tshark comparison did not run");
-        return;
-    }
+    assert!(
+        tshark_available(),
+        "tshark is not installed: install it (Debian: apt-get install tshark); CI does"
+    );
     let corpus = common::shared_dir().join("corpus");
     let manifest = std::fs::read_to_string(corpus.join("MANIFEST.tsv")).unwrap();
     let interesting = [
@@ -398,10 +398,10 @@ fn icmp_error(kind: u8, quoted: &[u8]) -> Vec<u8> {
 
 #[test]
 fn crafted_frames_match_tshark() {
-    if !tshark_available() {
-        eprintln!("SKIPPED: tshark is not installed; the tshark comparison did not run");
-        return;
-    }
+    assert!(
+        tshark_available(),
+        "tshark is not installed: install it (Debian: apt-get install tshark); CI does"
+    );
     let inner_eth = {
         let mut f = vec![2u8; 6];
         f.extend_from_slice(&[4u8; 6]);
