@@ -561,3 +561,140 @@ pub fn select(fields: Option<&str>) -> Result<Vec<&'static Column>, String> {
         })
         .collect()
 }
+
+/// Column groups: a column whose group the packet lacks is `Null` without being read, so
+/// the writers skip most of the ~95 columns of an ordinary packet with one bit test.
+pub mod group {
+    /// Always read.
+    pub const ALWAYS: u32 = 1;
+    /// `arp_*`.
+    pub const ARP: u32 = 1 << 1;
+    /// `tcp_*`.
+    pub const TCP: u32 = 1 << 2;
+    /// `icmp_*`, `nd_*`.
+    pub const ICMP: u32 = 1 << 3;
+    /// `tunnel*`.
+    pub const TUNNEL: u32 = 1 << 4;
+    /// `dns_*`.
+    pub const DNS: u32 = 1 << 5;
+    /// `dhcp_*`.
+    pub const DHCP: u32 = 1 << 6;
+    /// `dhcpv6_*`.
+    pub const DHCPV6: u32 = 1 << 7;
+    /// `tls_*`, `ja3*`, `ja4`.
+    pub const TLS: u32 = 1 << 8;
+    /// `http_*`.
+    pub const HTTP: u32 = 1 << 9;
+    /// `ssdp_*`.
+    pub const SSDP: u32 = 1 << 10;
+    /// `stop_*`.
+    pub const STOP: u32 = 1 << 11;
+}
+
+/// The group a column belongs to, from its name's prefix.
+#[must_use]
+pub fn group_of(name: &str) -> u32 {
+    const PREFIXES: [(&str, u32); 13] = [
+        ("arp_", group::ARP),
+        ("tcp_", group::TCP),
+        ("icmp_", group::ICMP),
+        ("nd_", group::ICMP),
+        ("tunnel", group::TUNNEL),
+        ("dns_", group::DNS),
+        ("dhcpv6_", group::DHCPV6),
+        ("dhcp_", group::DHCP),
+        ("tls_", group::TLS),
+        ("ja", group::TLS),
+        ("http_", group::HTTP),
+        ("ssdp_", group::SSDP),
+        ("stop_", group::STOP),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(p, _)| name.starts_with(p))
+        .map_or(group::ALWAYS, |(_, g)| *g)
+}
+
+/// The groups a packet has.
+#[must_use]
+pub fn groups_present(p: &Packet<'_>) -> u32 {
+    let mut g = group::ALWAYS;
+    if p.arp.is_some() {
+        g |= group::ARP;
+    }
+    match p.transport {
+        Some(Transport::Tcp(_)) => g |= group::TCP,
+        Some(Transport::Icmp(_) | Transport::Icmpv6(_)) => g |= group::ICMP,
+        _ => {}
+    }
+    if p.tunnel.is_some() {
+        g |= group::TUNNEL;
+    }
+    if p.stop.is_some() {
+        g |= group::STOP;
+    }
+    g | match p.app.as_deref() {
+        Some(AppHint::Dns(_)) => group::DNS,
+        Some(AppHint::Dhcp(_)) => group::DHCP,
+        Some(AppHint::Dhcpv6(_)) => group::DHCPV6,
+        Some(AppHint::Tls(_)) => group::TLS,
+        Some(AppHint::Http(_)) => group::HTTP,
+        Some(AppHint::Ssdp(_)) => group::SSDP,
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trident_capture::{CaptureReader, Input, expand_inputs};
+
+    /// The group shortcut must never hide a value: a column outside the packet's groups
+    /// reads as `Null` on every packet of the bundled samples.
+    #[test]
+    fn absent_groups_only_hide_nulls() {
+        let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../samples");
+        let (inputs, _) = expand_inputs(&[samples]);
+        let mut checked = 0;
+        let mut seen_groups = 0;
+        for input in inputs
+            .iter()
+            .filter(|i| matches!(i, Input::File(p) if p.extension().is_some_and(|e| e == "pcap")))
+        {
+            let mut reader = CaptureReader::open(input).expect("sample opens");
+            while let Some(frame) = reader.next_frame().expect("sample reads") {
+                let packet = trident_decode::decode(frame.link_type, frame.data);
+                let present = groups_present(&packet);
+                seen_groups |= present;
+                let row = Row {
+                    file: "x",
+                    frame: &frame,
+                    packet: &packet,
+                };
+                for c in COLUMNS {
+                    let v = (c.get)(&row);
+                    if group_of(c.name) & present == 0 {
+                        assert!(
+                            matches!(v, Val::Null),
+                            "column {} hidden but has a value",
+                            c.name
+                        );
+                    }
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 20_000, "{checked}");
+        for g in [
+            group::TCP,
+            group::DNS,
+            group::TLS,
+            group::HTTP,
+            group::TUNNEL,
+            group::ARP,
+            group::STOP,
+        ] {
+            assert!(seen_groups & g != 0, "samples exercise group {g:#x}");
+        }
+    }
+}

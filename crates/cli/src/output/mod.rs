@@ -236,16 +236,22 @@ const FLUSH_AT: usize = 256 * 1024;
 pub struct Ndjson<W: Write> {
     out: W,
     buf: Vec<u8>,
-    /// Each selected column with its key already rendered as `,"name":`, so a field costs
-    /// one copy for its key.
-    cols: Vec<(&'static Column, Vec<u8>)>,
+    /// Each selected column with its group and its key already rendered as `,"name":`, so a
+    /// field costs one copy for its key.
+    cols: Vec<(&'static Column, u32, Vec<u8>)>,
 }
 
 impl<W: Write> Ndjson<W> {
     pub fn new(out: W, cols: Vec<&'static Column>) -> Self {
         let cols = cols
             .into_iter()
-            .map(|c| (c, format!(",\"{}\":", c.name).into_bytes()))
+            .map(|c| {
+                (
+                    c,
+                    columns::group_of(c.name),
+                    format!(",\"{}\":", c.name).into_bytes(),
+                )
+            })
             .collect();
         Ndjson {
             out,
@@ -258,7 +264,11 @@ impl<W: Write> Ndjson<W> {
 impl<W: Write> RowWriter for Ndjson<W> {
     fn row(&mut self, row: &Row<'_, '_>) -> io::Result<()> {
         let start = self.buf.len();
-        for (c, key) in &self.cols {
+        let present = columns::groups_present(row.packet);
+        for (c, group, key) in &self.cols {
+            if group & present == 0 {
+                continue;
+            }
             let v = (c.get)(row);
             if matches!(v, Val::Null) {
                 continue;
