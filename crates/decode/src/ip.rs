@@ -25,10 +25,6 @@ const EXT_FRAGMENT: u8 = 44;
 const EXT_AH: u8 = 51;
 /// IPv6 destination options.
 const EXT_DEST_OPTS: u8 = 60;
-/// Mobility header (RFC 6275), same length format as options.
-const EXT_MOBILITY: u8 = 135;
-/// Host identity protocol (RFC 7401), same length format.
-const EXT_HIP: u8 = 139;
 /// Shim6 (RFC 5533), same length format.
 const EXT_SHIM6: u8 = 140;
 /// The most IPv6 extension headers walked; RFC 8200 expects at most one of each (about
@@ -176,7 +172,11 @@ pub(crate) fn ipv6_extensions(b: &[u8], next_header: u8) -> ExtChain {
         let available = b.len().saturating_sub(at);
         let kind = chain.protocol;
         let len = match kind {
-            EXT_HOP_BY_HOP | EXT_ROUTING | EXT_DEST_OPTS | EXT_MOBILITY | EXT_HIP | EXT_SHIM6 => {
+            // The Mobility Header (135) and HIP (139) are upper-layer protocols that merely
+            // share the extension-header layout; their "payload proto" is 59 by RFC 6275
+            // §6.1.1, so walking past them would report every mobility message as protocol
+            // 59. tshark, tcpdump and Linux stop at them; so does trident.
+            EXT_HOP_BY_HOP | EXT_ROUTING | EXT_DEST_OPTS | EXT_SHIM6 => {
                 b.get(at + 1).map(|&l| (usize::from(l) + 1) * 8)
             }
             EXT_AH => b.get(at + 1).map(|&l| (usize::from(l) + 2) * 4),
@@ -208,14 +208,7 @@ pub(crate) fn ipv6_extensions(b: &[u8], next_header: u8) -> ExtChain {
     }
     if matches!(
         chain.protocol,
-        EXT_HOP_BY_HOP
-            | EXT_ROUTING
-            | EXT_FRAGMENT
-            | EXT_AH
-            | EXT_DEST_OPTS
-            | EXT_MOBILITY
-            | EXT_HIP
-            | EXT_SHIM6
+        EXT_HOP_BY_HOP | EXT_ROUTING | EXT_FRAGMENT | EXT_AH | EXT_DEST_OPTS | EXT_SHIM6
     ) {
         chain.stop = Some((
             chain.header_len,

@@ -78,6 +78,21 @@ pub(crate) fn tcp<'a>(w: &mut Walker<'a, '_>, s: Span<'a>) -> Next<'a> {
         ..TcpInfo::default()
     };
     let Some(hdr) = b.first_chunk::<TCP_MIN_HEADER>() else {
+        // Keep every field the cut header still holds; the Truncated stop's `available`
+        // says which (writers leave out the fields past it).
+        if let Some(seq) = be32(b, 4) {
+            info.seq = seq;
+        }
+        if let Some(ack) = be32(b, 8) {
+            info.ack = ack;
+        }
+        if let (Some(&offset_ns), Some(&flags)) = (b.get(12), b.get(13)) {
+            info.flags = (u16::from(offset_ns & 0x01) << 8) | u16::from(flags);
+            info.header_len = (offset_ns >> 4) * 4;
+        }
+        if let Some(window) = be16(b, 14) {
+            info.window = window;
+        }
         w.pkt.transport = Some(Transport::Tcp(info));
         return s.truncated(Layer::Tcp, TCP_MIN_HEADER);
     };

@@ -8,7 +8,7 @@
 use std::net::IpAddr;
 
 use trident_capture::RawFrame;
-use trident_decode::{AppHint, IpInfo, Packet, Transport};
+use trident_decode::{AppHint, IpInfo, Layer, Packet, Stop, StopReason, Transport};
 use trident_types::{MacAddr, Timestamp};
 
 /// What a column reads from.
@@ -72,6 +72,20 @@ fn tcp<'r>(r: &Row<'r, '_>) -> Option<&'r trident_decode::TcpInfo> {
     match &r.packet.transport {
         Some(Transport::Tcp(t)) => Some(t),
         _ => None,
+    }
+}
+
+/// The TCP header when its bytes up to `end` (from the header's start) were captured: a
+/// header cut by the snap length keeps its ports, and the fields past the cut are left out
+/// rather than written as zeros.
+fn tcp_upto<'r>(r: &Row<'r, '_>, end: u32) -> Option<&'r trident_decode::TcpInfo> {
+    match r.packet.stop {
+        Some(Stop {
+            layer: Layer::Tcp,
+            reason: StopReason::Truncated { available, .. },
+            ..
+        }) if available < end => None,
+        _ => tcp(r),
     }
 }
 
@@ -241,24 +255,24 @@ pub static COLUMNS: &[Column] = &[
         |p| Val::U(p.1.into())
     )),
     col!("tcp_seq", "TCP sequence number (absolute)", |r| opt(
-        tcp(r),
+        tcp_upto(r, 8),
         |t| Val::U(t.seq.into())
     )),
     col!("tcp_ack", "TCP acknowledgement number (absolute)", |r| opt(
-        tcp(r),
+        tcp_upto(r, 12),
         |t| Val::U(t.ack.into())
     )),
     col!(
         "tcp_flags",
         "TCP flags as a number (FIN=1 SYN=2 RST=4 PSH=8 ACK=16 ...)",
-        |r| opt(tcp(r), |t| Val::U(t.flags.into()))
+        |r| opt(tcp_upto(r, 14), |t| Val::U(t.flags.into()))
     ),
     col!("tcp_flags_str", "TCP flags as letters FSRPAUECN", |r| opt(
-        tcp(r),
+        tcp_upto(r, 14),
         |t| Val::TcpFlags(t.flags)
     )),
     col!("tcp_window", "TCP window (unscaled)", |r| opt(
-        tcp(r),
+        tcp_upto(r, 16),
         |t| Val::U(t.window.into())
     )),
     col!("tcp_mss", "TCP MSS option", |r| opt(
