@@ -1,6 +1,7 @@
 //! `trident`: network-traffic analysis in one binary. This crate only wires the library
 //! stages to a command line; everything it calls is documented in the `trident-*` crates.
 
+mod capture_cmd;
 mod classify_cmd;
 mod decode_cmd;
 mod flows_cmd;
@@ -45,6 +46,8 @@ enum Command {
     Hosts(hosts_cmd::HostsArgs),
     /// Classify devices by role (networkML 0.6.19's model; --compat networkml for its exact output).
     Classify(classify_cmd::ClassifyArgs),
+    /// Capture live from an interface into rotating pcapng files (libpcap; needs CAP_NET_RAW).
+    Capture(capture_cmd::CaptureArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Flows(args) => flows_cmd::run(&args),
         Command::Hosts(args) => hosts_cmd::run(&args),
         Command::Classify(args) => classify_cmd::run(&args),
+        Command::Capture(args) => capture_cmd::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
