@@ -19,11 +19,13 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod eval;
 pub mod hosts;
 pub mod model;
 pub mod networkml;
 mod numpy;
 mod pyfmt;
+pub mod train;
 
 pub use error::{ClassifyError, NetworkMlFailure};
 pub use model::{MODEL_FORMAT, MODEL_VERSION, Model, ModelFile};

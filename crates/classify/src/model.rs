@@ -32,6 +32,10 @@ pub const NETWORKML_0_6_19_JSON: &str = include_str!("../models/networkml-0.6.19
 pub const MAX_LAYERS: usize = 16;
 /// The widest layer accepted; bounds the memory a hostile model file can make us allocate.
 pub const MAX_LAYER_WIDTH: usize = 4096;
+/// Most trees a forest model may have.
+pub const MAX_TREES: usize = 4096;
+/// Most nodes one tree may have.
+pub const MAX_TREE_NODES: usize = 1 << 20;
 
 /// A model file as stored on disk. [`Model::from_file`] validates it; this type is public so
 /// tools (training, conversion) can build and write one.
@@ -101,6 +105,47 @@ pub enum Network {
         /// The output function of the last layer.
         output: OutputActivation,
     },
+    /// A tree ensemble (random forest): each tree votes for one class; a class's
+    /// probability is its share of the votes.
+    Forest {
+        /// The trees, in training order.
+        trees: Vec<Tree>,
+    },
+}
+
+/// One decision tree of a [`Network::Forest`]: node 0 is the root, and every child index
+/// is greater than its parent's, so evaluation always ends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tree {
+    /// The nodes.
+    pub nodes: Vec<TreeNode>,
+}
+
+/// A node of a [`Tree`]: a leaf (no `split`) votes for `class`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TreeNode {
+    /// The class this node votes for when it is a leaf (index into the model's classes).
+    pub class: usize,
+    /// The test of an inner node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split: Option<Split>,
+}
+
+/// An inner node's test on one standardised feature.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Split {
+    /// Index of the feature tested.
+    pub feature: usize,
+    /// Go to `le` when the standardised feature is `<= threshold`, else (and when it is
+    /// NaN) to `gt`.
+    pub threshold: f64,
+    /// Child for `<=`.
+    pub le: usize,
+    /// Child for `>` (and NaN).
+    pub gt: usize,
 }
 
 /// One dense layer: `out = activation(in · weights + biases)`.
@@ -254,7 +299,17 @@ impl Model {
         if file.decision.top_n == 0 || !(0.0..=1.0).contains(&file.decision.unknown_threshold) {
             return invalid("decision needs top_n >= 1 and a threshold in [0, 1]".into());
         }
-        let Network::Mlp { layers, .. } = &file.network;
+        let layers = match &file.network {
+            Network::Mlp { layers, .. } => layers,
+            Network::Forest { trees } => {
+                validate_forest(trees, n_features, file.classes.len())
+                    .map_err(ClassifyError::ModelInvalid)?;
+                return Ok(Model {
+                    file,
+                    dense: Vec::new(),
+                });
+            }
+        };
         if layers.is_empty() || layers.len() > MAX_LAYERS {
             return invalid(format!(
                 "the network has {} layers (1 to {MAX_LAYERS} allowed)",
@@ -397,7 +452,12 @@ impl Model {
             return None;
         }
         let mut input = self.standardise(features);
-        let Network::Mlp { layers, output } = &self.file.network;
+        let (layers, output) = match &self.file.network {
+            Network::Mlp { layers, output } => (layers, output),
+            Network::Forest { trees } => {
+                return Some(forest_proba(trees, &input, self.file.classes.len()));
+            }
+        };
         for ((n_in, n_out, weights), layer) in self.dense.iter().zip(layers) {
             let mut out = gemv(&input, weights, *n_in, *n_out);
             // numpy adds the intercepts after the product, then ReLU.
@@ -414,6 +474,78 @@ impl Model {
         }
         Some(input)
     }
+}
+
+/// Checks a forest's shape: tree and node counts within bounds, features and classes in
+/// range, every child after its parent (so evaluation terminates), thresholds finite.
+fn validate_forest(trees: &[Tree], n_features: usize, n_classes: usize) -> Result<(), String> {
+    if trees.is_empty() || trees.len() > MAX_TREES {
+        return Err(format!(
+            "the forest has {} trees (1 to {MAX_TREES} allowed)",
+            trees.len()
+        ));
+    }
+    for (t, tree) in trees.iter().enumerate() {
+        let n = tree.nodes.len();
+        if n == 0 || n > MAX_TREE_NODES {
+            return Err(format!(
+                "tree {t} has {n} nodes (1 to {MAX_TREE_NODES} allowed)"
+            ));
+        }
+        for (i, node) in tree.nodes.iter().enumerate() {
+            if node.class >= n_classes {
+                return Err(format!(
+                    "tree {t} node {i} votes for class {} of {n_classes}",
+                    node.class
+                ));
+            }
+            if let Some(s) = node.split {
+                if s.feature >= n_features || !s.threshold.is_finite() {
+                    return Err(format!(
+                        "tree {t} node {i} tests feature {} (of {n_features}) against {}",
+                        s.feature, s.threshold
+                    ));
+                }
+                if s.le <= i || s.gt <= i || s.le >= n || s.gt >= n {
+                    return Err(format!(
+                        "tree {t} node {i} has children {} and {} (must lie after it, below {n})",
+                        s.le, s.gt
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A forest's vote shares for one standardised input. Children always lie after their
+/// parent (checked when the model is loaded), so each walk ends within the node count.
+fn forest_proba(trees: &[Tree], input: &[f64], n_classes: usize) -> Vec<f64> {
+    let mut votes = vec![0.0f64; n_classes];
+    for tree in trees {
+        let mut i = 0;
+        while let Some(node) = tree.nodes.get(i) {
+            match node.split {
+                None => {
+                    if let Some(v) = votes.get_mut(node.class) {
+                        *v += 1.0;
+                    }
+                    break;
+                }
+                Some(s) => {
+                    let x = input.get(s.feature).copied().unwrap_or(f64::NAN);
+                    i = if x <= s.threshold { s.le } else { s.gt };
+                }
+            }
+        }
+    }
+    // Lossless for any tree count allowed by `MAX_TREES`.
+    #[allow(clippy::cast_precision_loss)]
+    let n = trees.len().max(1) as f64;
+    for v in &mut votes {
+        *v /= n;
+    }
+    votes
 }
 
 /// Rows of inputs taken together by OpenBLAS's `dgemv_n` kernel.
@@ -509,7 +641,16 @@ impl ModelFile {
         let _ = writeln!(o, "    \"scale\": {},", js(&self.scaler.scale));
         let _ = writeln!(o, "    \"var\": {}", js(&self.scaler.var));
         o.push_str("  },\n");
-        let Network::Mlp { layers, output } = &self.network;
+        let (layers, output) = match &self.network {
+            Network::Mlp { layers, output } => (layers, output),
+            Network::Forest { trees } => {
+                o.push_str("  \"network\": {\n    \"kind\": \"forest\",\n");
+                o.push_str("    \"trees\": [\n");
+                push_lines(&mut o, "      ", trees.iter().map(js));
+                o.push_str("    ]\n  }\n}\n");
+                return o;
+            }
+        };
         o.push_str("  \"network\": {\n    \"kind\": \"mlp\",\n");
         let _ = writeln!(o, "    \"output\": {},", js(output));
         o.push_str("    \"layers\": [\n");

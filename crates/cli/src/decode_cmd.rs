@@ -5,12 +5,13 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use trident_capture::{CaptureErrorKind, CaptureReader, Input, expand_inputs};
+use trident_capture::RawFrame;
 use trident_decode::{DecodeOptions, Layer, StopReason, decode_with};
 
+use crate::inputs::{FrameSink, InputProblems, Inputs};
 use crate::output::columns::{COLUMNS, Row, select};
 use crate::output::potiron::{Potiron, Target};
 use crate::output::{Csv, Discard, Ndjson, RowWriter};
@@ -70,9 +71,6 @@ struct Summary {
     bytes: u64,
     decoded: u64,
     stopped: HashMap<(Layer, StopReason), u64>,
-    damaged: Vec<String>,
-    /// Files found by walking a directory that are not captures (README, .txt, ...).
-    not_captures: Vec<String>,
 }
 
 /// How often the progress line is refreshed, in packets.
@@ -107,41 +105,25 @@ pub fn run(args: &DecodeArgs) -> Result<u8> {
             None => Target::Stream(stdout),
         })),
     };
-    let (inputs, errors) = expand_inputs(&args.paths);
-    let mut sum = Summary::default();
-    for e in errors {
-        sum.damaged.push(e.to_string());
-    }
-    if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
-        bail!("`-` (stdin) given more than once");
-    }
+    let mut inputs = Inputs::expand(&args.paths)?;
     let mut options = DecodeOptions::default();
     options.app_hints = !args.no_hints;
     let progress = progress_bar(inputs.len(), args.quiet);
     let started = Instant::now();
-    for input in &inputs {
-        // A file met while walking a directory may be anything; one named on the command
-        // line must be a capture.
-        let explicit = match input {
-            Input::File(p) => args.paths.contains(p),
-            Input::Stdin => true,
-        };
-        decode_one(
-            input,
-            explicit,
-            options,
-            writer.as_mut(),
-            &mut sum,
-            &progress,
-        )?;
-        progress.inc(1);
-    }
-    writer.finish()?;
+    let mut sink = DecodeSink {
+        options,
+        writer: writer.as_mut(),
+        sum: Summary::default(),
+        progress: &progress,
+        file_started: started,
+    };
+    sink.sum.files = inputs.read_all(&mut sink, || progress.inc(1))?;
+    sink.writer.finish()?;
     progress.finish_and_clear();
     if !args.quiet {
-        print_summary(&sum, started.elapsed());
+        print_summary(&sink.sum, &inputs.problems, started.elapsed());
     }
-    Ok(if sum.damaged.is_empty() {
+    Ok(if inputs.problems.is_clean() {
         EXIT_OK
     } else {
         EXIT_DAMAGED
@@ -163,65 +145,52 @@ fn progress_bar(files: usize, quiet: bool) -> ProgressBar {
     bar
 }
 
-fn decode_one(
-    input: &Input,
-    explicit: bool,
+/// Decodes each frame and hands it to the output writer, counting for the summary.
+struct DecodeSink<'w, 'p> {
     options: DecodeOptions,
-    writer: &mut dyn RowWriter,
-    sum: &mut Summary,
-    progress: &ProgressBar,
-) -> Result<()> {
-    let name = input.name();
-    let mut reader = match CaptureReader::open(input) {
-        Ok(r) => r,
-        Err(e) if !explicit && matches!(e.kind, CaptureErrorKind::UnknownFormat { .. }) => {
-            sum.not_captures.push(name);
-            return Ok(());
-        }
-        Err(e) => {
-            sum.damaged.push(e.to_string());
-            return Ok(());
-        }
-    };
-    sum.files += 1;
-    writer.begin_file(&name).with_context(|| "writing output")?;
-    let started = Instant::now();
-    loop {
-        match reader.next_frame() {
-            Ok(Some(frame)) => {
-                let packet = decode_with(frame.link_type, frame.data, options);
-                sum.packets += 1;
-                sum.bytes += u64::from(frame.caplen);
-                match &packet.stop {
-                    None => sum.decoded += 1,
-                    Some(stop) => *sum.stopped.entry((stop.layer, stop.reason)).or_default() += 1,
-                }
-                writer.row(&Row {
-                    file: &name,
-                    frame: &frame,
-                    packet: &packet,
-                })?;
-                if sum.packets % PROGRESS_EVERY == 0 {
-                    let secs = started.elapsed().as_secs_f64().max(1e-9);
-                    progress.set_message(format!(
-                        "{name}: {} packets, {:.0} MB/s",
-                        sum.packets,
-                        reader.stats().bytes as f64 / secs / 1e6
-                    ));
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                sum.damaged.push(e.to_string());
-                break;
-            }
-        }
-    }
-    writer.end_file(&name)?;
-    Ok(())
+    writer: &'w mut dyn RowWriter,
+    sum: Summary,
+    progress: &'p ProgressBar,
+    file_started: Instant,
 }
 
-fn print_summary(sum: &Summary, elapsed: Duration) {
+impl FrameSink for DecodeSink<'_, '_> {
+    fn begin_file(&mut self, name: &str) -> Result<()> {
+        self.file_started = Instant::now();
+        self.writer.begin_file(name).context("writing output")
+    }
+
+    fn frame(&mut self, name: &str, frame: &RawFrame<'_>) -> Result<()> {
+        let packet = decode_with(frame.link_type, frame.data, self.options);
+        let sum = &mut self.sum;
+        sum.packets += 1;
+        sum.bytes += u64::from(frame.caplen);
+        match &packet.stop {
+            None => sum.decoded += 1,
+            Some(stop) => *sum.stopped.entry((stop.layer, stop.reason)).or_default() += 1,
+        }
+        self.writer.row(&Row {
+            file: name,
+            frame,
+            packet: &packet,
+        })?;
+        if sum.packets % PROGRESS_EVERY == 0 {
+            let secs = self.file_started.elapsed().as_secs_f64().max(1e-9);
+            self.progress.set_message(format!(
+                "{name}: {} packets, {:.0} MB/s",
+                sum.packets,
+                frame.offset as f64 / secs / 1e6
+            ));
+        }
+        Ok(())
+    }
+
+    fn end_file(&mut self, name: &str) -> Result<()> {
+        self.writer.end_file(name).context("writing output")
+    }
+}
+
+fn print_summary(sum: &Summary, problems: &InputProblems, elapsed: Duration) {
     let secs = elapsed.as_secs_f64().max(1e-9);
     let mut err = io::stderr().lock();
     let _ = writeln!(
@@ -250,18 +219,5 @@ fn print_summary(sum: &Summary, elapsed: Duration) {
             let _ = writeln!(err, "    {n:>10}  {k}");
         }
     }
-    if !sum.not_captures.is_empty() {
-        let _ = writeln!(
-            err,
-            "  skipped {} file(s) in directories that are not captures: {}",
-            sum.not_captures.len(),
-            sum.not_captures.join(", ")
-        );
-    }
-    if !sum.damaged.is_empty() {
-        let _ = writeln!(err, "  inputs missing or damaged ({}):", sum.damaged.len());
-        for d in &sum.damaged {
-            let _ = writeln!(err, "    {d}");
-        }
-    }
+    problems.print(&mut err);
 }

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use trident_capture::{CaptureErrorKind, CaptureReader, Input, expand_inputs};
+use trident_capture::RawFrame;
+
+use crate::inputs::{FrameSink, InputProblems, Inputs};
 use trident_decode::{DecodeOptions, decode_with};
 use trident_flow::{COLUMNS, FlowConfig, FlowRecord, FlowTable, TableStats};
 
@@ -153,8 +155,30 @@ fn cell(v: Option<&serde_json::Value>) -> String {
 struct Summary {
     files: u64,
     records: u64,
-    damaged: Vec<String>,
-    not_captures: Vec<String>,
+}
+
+/// Decodes each frame into the flow table and writes finished flows in batches.
+struct FlowSink<W: Write> {
+    options: DecodeOptions,
+    table: FlowTable,
+    records: Vec<FlowRecord>,
+    sink: Sink<W>,
+    written: u64,
+}
+
+impl<W: Write> FrameSink for FlowSink<W> {
+    fn frame(&mut self, _name: &str, frame: &RawFrame<'_>) -> Result<()> {
+        let packet = decode_with(frame.link_type, frame.data, self.options);
+        self.table
+            .process(frame.ts, frame.origlen, &packet, &mut self.records);
+        if self.records.len() >= WRITE_BATCH {
+            self.written += self.records.len() as u64;
+            self.sink
+                .write(&mut self.records)
+                .context("writing flows")?;
+        }
+        Ok(())
+    }
 }
 
 /// Records are written in batches of this many (or at the end).
@@ -181,69 +205,43 @@ pub fn run(args: &FlowsArgs) -> Result<u8> {
             return Ok(EXIT_USAGE);
         }
     };
-    let (inputs, errors) = expand_inputs(&args.paths);
+    let mut inputs = Inputs::expand(&args.paths)?;
     let mut sum = Summary::default();
-    sum.damaged.extend(errors.iter().map(ToString::to_string));
-    if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
-        bail!("`-` (stdin) given more than once");
-    }
     let mut options = DecodeOptions::default();
     options.app_hints = !args.no_hints;
-    let mut sink = Sink::new(args.format, BufWriter::new(io::stdout().lock()))?;
-    let mut table = FlowTable::new(config);
-    let mut records = Vec::with_capacity(WRITE_BATCH);
+    let sink = Sink::new(args.format, BufWriter::new(io::stdout().lock()))?;
     let started = Instant::now();
-    for input in &inputs {
-        let explicit = match input {
-            Input::File(p) => args.paths.contains(p),
-            Input::Stdin => true,
-        };
-        let name = input.name();
-        let mut reader = match CaptureReader::open(input) {
-            Ok(r) => r,
-            Err(e) if !explicit && matches!(e.kind, CaptureErrorKind::UnknownFormat { .. }) => {
-                sum.not_captures.push(name);
-                continue;
-            }
-            Err(e) => {
-                sum.damaged.push(e.to_string());
-                continue;
-            }
-        };
-        sum.files += 1;
-        loop {
-            match reader.next_frame() {
-                Ok(Some(frame)) => {
-                    let packet = decode_with(frame.link_type, frame.data, options);
-                    table.process(frame.ts, frame.origlen, &packet, &mut records);
-                    if records.len() >= WRITE_BATCH {
-                        sum.records += records.len() as u64;
-                        sink.write(&mut records).context("writing flows")?;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    sum.damaged.push(e.to_string());
-                    break;
-                }
-            }
-        }
-    }
+    let mut flows = FlowSink {
+        options,
+        table: FlowTable::new(config),
+        records: Vec::with_capacity(WRITE_BATCH),
+        sink,
+        written: 0,
+    };
+    sum.files = inputs.read_all(&mut flows, || {})?;
+    let FlowSink {
+        mut table,
+        mut records,
+        mut sink,
+        written,
+        ..
+    } = flows;
+    sum.records = written;
     table.flush(&mut records);
     sum.records += records.len() as u64;
     sink.write(&mut records).context("writing flows")?;
     sink.finish().context("writing flows")?;
     if !args.quiet {
-        print_summary(&sum, &table.stats(), started.elapsed());
+        print_summary(&sum, &inputs.problems, &table.stats(), started.elapsed());
     }
-    Ok(if sum.damaged.is_empty() {
+    Ok(if inputs.problems.is_clean() {
         EXIT_OK
     } else {
         EXIT_DAMAGED
     })
 }
 
-fn print_summary(sum: &Summary, st: &TableStats, elapsed: Duration) {
+fn print_summary(sum: &Summary, problems: &InputProblems, st: &TableStats, elapsed: Duration) {
     let secs = elapsed.as_secs_f64().max(1e-9);
     let mut err = io::stderr().lock();
     let _ = writeln!(
@@ -267,18 +265,5 @@ fn print_summary(sum: &Summary, st: &TableStats, elapsed: Duration) {
             st.fragments_joined, st.fragments_unjoined
         );
     }
-    if !sum.not_captures.is_empty() {
-        let _ = writeln!(
-            err,
-            "  skipped {} file(s) in directories that are not captures: {}",
-            sum.not_captures.len(),
-            sum.not_captures.join(", ")
-        );
-    }
-    if !sum.damaged.is_empty() {
-        let _ = writeln!(err, "  inputs missing or damaged ({}):", sum.damaged.len());
-        for d in &sum.damaged {
-            let _ = writeln!(err, "    {d}");
-        }
-    }
+    problems.print(&mut err);
 }

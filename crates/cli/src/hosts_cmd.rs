@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use trident_capture::{CaptureErrorKind, CaptureReader, Input, expand_inputs};
+use trident_capture::RawFrame;
+
+use crate::inputs::{FrameSink, Inputs};
 use trident_decode::decode;
-use trident_flow::{FlowConfig, FlowTable};
+use trident_flow::{FlowConfig, FlowRecord, FlowTable};
 use trident_host::{COLUMNS, HostInventory, HostRecord};
 
 use crate::{EXIT_DAMAGED, EXIT_OK};
@@ -49,49 +51,19 @@ pub struct HostsArgs {
 }
 
 pub fn run(args: &HostsArgs) -> Result<u8> {
-    let (inputs, errors) = expand_inputs(&args.paths);
-    let mut damaged: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    if inputs.iter().filter(|i| **i == Input::Stdin).count() > 1 {
-        bail!("`-` (stdin) given more than once");
-    }
+    let mut inputs = Inputs::expand(&args.paths)?;
     let started = Instant::now();
-    let mut table = FlowTable::new(FlowConfig::default());
-    let mut inventory = HostInventory::new();
-    let mut ended = Vec::new();
-    let mut files = 0u64;
-    for input in &inputs {
-        let explicit = match input {
-            Input::File(p) => args.paths.contains(p),
-            Input::Stdin => true,
-        };
-        let mut reader = match CaptureReader::open(input) {
-            Ok(r) => r,
-            Err(e) if !explicit && matches!(e.kind, CaptureErrorKind::UnknownFormat { .. }) => {
-                continue;
-            }
-            Err(e) => {
-                damaged.push(e.to_string());
-                continue;
-            }
-        };
-        files += 1;
-        loop {
-            match reader.next_frame() {
-                Ok(Some(frame)) => {
-                    let packet = decode(frame.link_type, frame.data);
-                    table.process(frame.ts, frame.origlen, &packet, &mut ended);
-                    for f in ended.drain(..) {
-                        inventory.add(&f);
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    damaged.push(e.to_string());
-                    break;
-                }
-            }
-        }
-    }
+    let mut fold = HostFold {
+        table: FlowTable::new(FlowConfig::default()),
+        inventory: HostInventory::new(),
+        ended: Vec::new(),
+    };
+    let files = inputs.read_all(&mut fold, || {})?;
+    let HostFold {
+        mut table,
+        mut inventory,
+        mut ended,
+    } = fold;
     table.flush(&mut ended);
     for f in ended.drain(..) {
         inventory.add(&f);
@@ -118,18 +90,32 @@ pub fn run(args: &HostsArgs) -> Result<u8> {
             hosts.len(),
             started.elapsed().as_secs_f64()
         );
-        if !damaged.is_empty() {
-            let _ = writeln!(err, "  inputs missing or damaged ({}):", damaged.len());
-            for d in &damaged {
-                let _ = writeln!(err, "    {d}");
-            }
-        }
+        inputs.problems.print(&mut err);
     }
-    Ok(if damaged.is_empty() {
+    Ok(if inputs.problems.is_clean() {
         EXIT_OK
     } else {
         EXIT_DAMAGED
     })
+}
+
+/// Folds every frame into flows, and every finished flow into the host inventory.
+struct HostFold {
+    table: FlowTable,
+    inventory: HostInventory,
+    ended: Vec<FlowRecord>,
+}
+
+impl FrameSink for HostFold {
+    fn frame(&mut self, _name: &str, frame: &RawFrame<'_>) -> Result<()> {
+        let packet = decode(frame.link_type, frame.data);
+        self.table
+            .process(frame.ts, frame.origlen, &packet, &mut self.ended);
+        for f in self.ended.drain(..) {
+            self.inventory.add(&f);
+        }
+        Ok(())
+    }
 }
 
 fn write_csv(out: &mut impl Write, hosts: &[HostRecord]) -> Result<()> {

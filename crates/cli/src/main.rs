@@ -6,7 +6,11 @@ mod classify_cmd;
 mod decode_cmd;
 mod flows_cmd;
 mod hosts_cmd;
+mod ingest_cmd;
+mod inputs;
 mod output;
+mod query_cmd;
+mod train_cmd;
 
 use std::process::ExitCode;
 
@@ -48,6 +52,18 @@ enum Command {
     Classify(classify_cmd::ClassifyArgs),
     /// Capture live from an interface into rotating pcapng files (libpcap; needs CAP_NET_RAW).
     Capture(capture_cmd::CaptureArgs),
+    /// Train a role model on labelled captures (cross-validated grid search).
+    Train(train_cmd::TrainArgs),
+    /// Score a model on labelled captures: accuracy, F1, per class, confusion matrix.
+    Eval(train_cmd::EvalArgs),
+    /// Index captures: per sensor/day/field value counts, embedded (SQLite) or Redis (potiron layout).
+    Ingest(ingest_cmd::IngestArgs),
+    /// Top values of a field for a day or month, from the index.
+    Top(query_cmd::TopArgs),
+    /// Daily counts of one value of a field over a month, from the index.
+    Series(query_cmd::SeriesArgs),
+    /// TCP ISN samples of a day (time, ports, seq, ack), from the index (ingest --isn).
+    Isn(query_cmd::IsnArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +74,12 @@ fn main() -> ExitCode {
         Command::Hosts(args) => hosts_cmd::run(&args),
         Command::Classify(args) => classify_cmd::run(&args),
         Command::Capture(args) => capture_cmd::run(&args),
+        Command::Train(args) => train_cmd::run_train(&args),
+        Command::Eval(args) => train_cmd::run_eval(&args),
+        Command::Ingest(args) => ingest_cmd::run(&args),
+        Command::Top(args) => query_cmd::run_top(&args),
+        Command::Series(args) => query_cmd::run_series(&args),
+        Command::Isn(args) => query_cmd::run_isn(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

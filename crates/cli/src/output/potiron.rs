@@ -8,29 +8,21 @@
 //! `255` for ICMP type/code, `0` for TOS), the protocol is an integer, and TCP ports win over
 //! UDP ports.
 //!
-//! potiron gets these values from `tshark -E occurrence=f`, i.e. the *first* occurrence of
-//! each field in the frame. trident reproduces that from its layered decode: the IP fields
-//! come from the outermost IPv4 header (the carrier of a tunnel), the ports and sequence
-//! numbers from the first TCP (else UDP) header, which for an ICMP error is the quoted one
-//! (potiron's quirk Q10). Days and times are UTC (potiron uses the local zone; its goldens
-//! were made with `TZ=UTC`).
+//! The per-packet values (which header each comes from, potiron's defaults for absent ones)
+//! are `trident_index::potiron::normalize`, shared with `trident ingest` so the JSON and the
+//! index agree. Days and times are UTC (potiron uses the local zone; its goldens were made
+//! with `TZ=UTC`).
 
 use std::io::{self, Write};
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use trident_decode::{IpInfo, Packet, Transport};
+use trident_decode::Packet;
+use trident_index::potiron::{ABSENT, ABSENT_ICMP, JSON_FIELDS, base_name, normalize, sensor_name};
 use trident_types::Timestamp;
 
 use super::RowWriter;
 use super::columns::Row;
 use super::json_str;
-
-/// potiron's `JSON_FIELDS`, in order.
-const JSON_FIELDS: [&str; 12] = [
-    "length", "protocol", "ipsrc", "ipdst", "ipttl", "iptos", "sport", "dport", "tcpseq", "tcpack",
-    "icmpcode", "icmptype",
-];
 
 /// Where potiron documents go.
 pub enum Target<W: Write> {
@@ -61,50 +53,9 @@ impl<W: Write> Potiron<W> {
     }
 }
 
-/// potiron's sensor name: the first three of exactly four `-`-separated parts of the base
-/// name, else `None` (written as JSON `null`).
-pub fn sensor_name(base: &str) -> Option<String> {
-    let parts: Vec<&str> = base.split('-').collect();
-    match parts.as_slice() {
-        [a, b, c, _] => Some(format!("{a}-{b}-{c}")),
-        _ => None,
-    }
-}
-
-fn base_name(file: &str) -> String {
-    Path::new(file)
-        .file_name()
-        .map_or_else(|| file.to_owned(), |n| n.to_string_lossy().into_owned())
-}
-
-/// The first IPv4 header of the frame, as tshark's first occurrence of `ip.*` sees it.
-fn first_ipv4(p: &Packet<'_>) -> Option<IpInfo> {
-    match (p.tunnel, p.ip) {
-        (Some(t), _) if t.outer.src.is_ipv4() => Some(t.outer),
-        (_, Some(ip)) if ip.src.is_ipv4() => Some(ip),
-        _ => None,
-    }
-}
-
-const BROADCAST: IpAddr = IpAddr::V4(std::net::Ipv4Addr::BROADCAST);
-
-/// tshark's `ip.dst ne 255.255.255.255` is true only when *no* `ip.dst` in the frame is the
-/// broadcast address (outer, inner and ICMP-quoted headers all count).
-fn passes_filter(p: &Packet<'_>) -> bool {
-    let quoted = match &p.transport {
-        Some(Transport::Icmp(i)) => i.quoted.map(|q| q.dst),
-        _ => None,
-    };
-    let dsts = [p.tunnel.map(|t| t.outer.dst), p.ip.map(|i| i.dst), quoted];
-    !dsts.iter().flatten().any(|d| *d == BROADCAST)
-}
-
 impl<W: Write> Potiron<W> {
     fn packet(&mut self, ts: Timestamp, p: &Packet<'_>) {
-        let Some(ip) = first_ipv4(p) else { return };
-        if !passes_filter(p) {
-            return;
-        }
+        let Some(pp) = normalize(p) else { return };
         let d = &mut self.doc;
         let (y, mo, day, h, mi, s) = ts.utc_civil();
         let _ = write!(
@@ -115,53 +66,21 @@ impl<W: Write> Potiron<W> {
         let _ = write!(
             d,
             ", \"length\": \"{}\", \"protocol\": {}, \"ipsrc\": \"{}\", \"ipdst\": \"{}\", \"ipttl\": \"{}\", \"iptos\": \"0x{:02x}\"",
-            ip.total_len,
-            ip.protocol,
-            ip.src,
-            ip.dst,
-            ip.ttl,
-            (ip.dscp << 2) | ip.ecn
+            pp.length, pp.protocol, pp.ipsrc, pp.ipdst, pp.ipttl, pp.iptos
         );
-        // First TCP header: the packet's own, else the one an ICMP error quotes.
-        let (tcp_ports, seq, ack) = match &p.transport {
-            Some(Transport::Tcp(t)) => (
-                Some((t.src_port, t.dst_port)),
-                Some(t.seq),
-                // tshark 4.0 prints tcp.ack whatever the ACK flag says (a SYN gives "0").
-                Some(t.ack),
-            ),
-            Some(Transport::Icmp(i)) => match i.quoted {
-                Some(q) if q.protocol == 6 => (q.ports, q.tcp_seq, None),
-                _ => (None, None, None),
-            },
-            _ => (None, None, None),
-        };
-        // First UDP header: a UDP tunnel's carrier, else the packet's own, else the quote.
-        let udp_ports = match (&p.tunnel, &p.transport) {
-            (Some(t), _) if t.outer_ports.is_some() && t.outer.src.is_ipv4() => t.outer_ports,
-            (_, Some(Transport::Udp(u))) => Some((u.src_port, u.dst_port)),
-            (_, Some(Transport::Icmp(i))) => {
-                i.quoted.filter(|q| q.protocol == 17).and_then(|q| q.ports)
-            }
-            _ => None,
-        };
-        let opt = |d: &mut Vec<u8>, key: &str, v: Option<u32>, absent: i32| {
+        let opt = |d: &mut Vec<u8>, key: &str, v: Option<u32>, absent: i64| {
             let _ = match v {
                 Some(v) => write!(d, ", \"{key}\": \"{v}\""),
                 None => write!(d, ", \"{key}\": {absent}"),
             };
         };
-        opt(d, "tcpseq", seq, -1);
-        opt(d, "tcpack", ack, -1);
-        let icmp = match &p.transport {
-            Some(Transport::Icmp(i)) => Some((i.code, i.icmp_type)),
-            _ => None,
-        };
-        opt(d, "icmpcode", icmp.map(|i| i.0.into()), 255);
-        opt(d, "icmptype", icmp.map(|i| i.1.into()), 255);
-        let ports = tcp_ports.or(udp_ports);
-        opt(d, "sport", ports.map(|p| p.0.into()), -1);
-        opt(d, "dport", ports.map(|p| p.1.into()), -1);
+        let icmp_absent = i64::from(ABSENT_ICMP);
+        opt(d, "tcpseq", pp.tcpseq, ABSENT);
+        opt(d, "tcpack", pp.tcpack, ABSENT);
+        opt(d, "icmpcode", pp.icmp.map(|i| i.0.into()), icmp_absent);
+        opt(d, "icmptype", pp.icmp.map(|i| i.1.into()), icmp_absent);
+        opt(d, "sport", pp.ports.map(|p| p.0.into()), ABSENT);
+        opt(d, "dport", pp.ports.map(|p| p.1.into()), ABSENT);
         let _ = write!(
             d,
             ", \"packet_id\": {}, \"type\": 2, \"state\": 0}}",
@@ -267,15 +186,6 @@ pub fn doc_path(base: &str, first_ts: Option<Timestamp>) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sensor_names_follow_potiron() {
-        assert_eq!(
-            sensor_name("test-honeypot-1-20140826000000.cap.gz").as_deref(),
-            Some("test-honeypot-1")
-        );
-        assert_eq!(sensor_name("sensorname-20200223104232.pcap"), None);
-    }
 
     #[test]
     fn doc_paths() {

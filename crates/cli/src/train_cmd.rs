@@ -1,0 +1,156 @@
+//! `trident train` and `trident eval`: a role model from the user's own labelled captures,
+//! and how well a model does on labelled captures.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use trident_classify::Model;
+use trident_classify::eval::{EvalReport, predict_samples};
+use trident_classify::networkml::{FEATURE_SCHEMA, feature_names};
+use trident_classify::train::{
+    Collected, DEFAULT_FOLDS, DEFAULT_SEED, Labels, TrainOptions, collect_samples, train,
+};
+
+use crate::EXIT_OK;
+
+/// How many confusions the summaries list.
+const HARDEST_CONFUSIONS: usize = 10;
+
+#[derive(Args)]
+#[command(after_help = "Labels: either networkML's file-name convention \
+(Role-deviceID-time-duration-flags.pcap: the capture's main host gets Role), or --labels FILE \
+with lines `mac,role`, `ip,role` or `capture,mac-or-ip,role` (comma or tab; # comments; an \
+optional header line).
+
+Examples:
+  trident train captures/ -o my-model.json
+  trident train --labels labels.csv captures/ -o my-model.json --cv-report cv.json
+  trident classify --model my-model.json new.pcap")]
+pub struct TrainArgs {
+    /// Capture files or directories (walked recursively).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Labels file (otherwise roles come from the file names).
+    #[arg(long, short, value_name = "FILE")]
+    labels: Option<PathBuf>,
+    /// Where to write the model.
+    #[arg(long, short, value_name = "FILE")]
+    out: PathBuf,
+    /// Cross-validation folds (captures are never split between folds).
+    #[arg(long, default_value_t = DEFAULT_FOLDS)]
+    folds: usize,
+    /// Cross-validation repeats with different fold assignments.
+    #[arg(long, default_value_t = 1)]
+    repeats: usize,
+    /// Seed: the same seed and data give the same model file.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// The model's name.
+    #[arg(long, default_value = "trident-trained")]
+    name: String,
+    /// Write the chosen model's cross-validation report (scores, confusion matrix, every
+    /// out-of-fold prediction, and the grid's scores) as JSON.
+    #[arg(long, value_name = "FILE")]
+    cv_report: Option<PathBuf>,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:
+  trident eval --model my-model.json test-captures/
+  trident eval --model my-model.json --labels labels.csv test/ --json report.json")]
+pub struct EvalArgs {
+    /// Capture files or directories (walked recursively).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// The model file.
+    #[arg(long, short, value_name = "FILE")]
+    model: PathBuf,
+    /// Labels file (otherwise roles come from the file names).
+    #[arg(long, short, value_name = "FILE")]
+    labels: Option<PathBuf>,
+    /// Also write the report as JSON.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+fn collect(cmd: &str, paths: &[PathBuf], labels: Option<&Path>) -> Result<Collected> {
+    let labels = labels.map(Labels::from_file).transpose()?;
+    let collected = collect_samples(paths, labels.as_ref())?;
+    for w in &collected.warnings {
+        eprintln!("trident {cmd}: warning: {w}");
+    }
+    Ok(collected)
+}
+
+fn confusions_text(report: &EvalReport) -> String {
+    let mut o = String::from("hardest confusions (true -> predicted: samples)\n");
+    for (t, p, n) in report.hardest_confusions(HARDEST_CONFUSIONS) {
+        o.push_str(&format!("  {t} -> {p}: {n}\n"));
+    }
+    o
+}
+
+/// Runs `trident train`.
+pub fn run_train(args: &TrainArgs) -> Result<u8> {
+    let collected = collect("train", &args.paths, args.labels.as_deref())?;
+    eprintln!(
+        "trident train: {} labelled hosts from {} captures",
+        collected.samples.len(),
+        collected.captures
+    );
+    let options = TrainOptions {
+        folds: args.folds,
+        repeats: args.repeats,
+        seed: args.seed,
+        name: args.name.clone(),
+        ..TrainOptions::default()
+    };
+    let outcome = train(&collected.samples, &options)?;
+    for (i, s) in outcome.scores.iter().enumerate() {
+        let mark = if i == outcome.chosen { "*" } else { " " };
+        eprintln!(
+            "{mark} {:<32} cv weighted F1 {:.4}  accuracy {:.4}",
+            s.description, s.weighted_f1, s.accuracy
+        );
+    }
+    print!("{}", outcome.cv_report.to_text());
+    print!("{}", confusions_text(&outcome.cv_report));
+    std::fs::write(&args.out, outcome.model.to_json())
+        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    if let Some(path) = &args.cv_report {
+        let doc = serde_json::json!({
+            "report": outcome.cv_report,
+            "hardest_confusions": outcome.cv_report.hardest_confusions(HARDEST_CONFUSIONS),
+            "grid": outcome.scores,
+            "chosen": outcome.chosen,
+            "predictions": outcome.cv_predictions,
+        });
+        std::fs::write(path, format!("{doc:#}\n"))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    eprintln!("trident train: model written to {}", args.out.display());
+    Ok(EXIT_OK)
+}
+
+/// Runs `trident eval`.
+pub fn run_eval(args: &EvalArgs) -> Result<u8> {
+    let model = Model::from_file(&args.model)?;
+    let names: Vec<&str> = feature_names().iter().map(String::as_str).collect();
+    model.check_schema(FEATURE_SCHEMA, &names)?;
+    let collected = collect("eval", &args.paths, args.labels.as_deref())?;
+    if collected.samples.is_empty() {
+        anyhow::bail!("no labelled host in the captures");
+    }
+    let predicted = predict_samples(&model, &collected.samples);
+    let truth: Vec<String> = collected.samples.iter().map(|s| s.role.clone()).collect();
+    let report = EvalReport::new(&truth, &predicted);
+    print!("{}", report.to_text());
+    print!("{}", confusions_text(&report));
+    if let Some(path) = &args.json {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(EXIT_OK)
+}

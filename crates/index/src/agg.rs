@@ -1,0 +1,420 @@
+//! One file's contribution, counted in memory before any store sees it.
+//!
+//! Counting first and writing aggregated rows afterwards is what makes ingest fast (a store
+//! gets one row per distinct value, never one per packet) and what makes it atomic (the whole
+//! contribution is applied in one transaction, or not at all).
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt::{self, Write as _};
+use std::net::Ipv4Addr;
+
+use foldhash::fast::RandomState;
+use trident_decode::{AppHint, Packet};
+use trident_types::Timestamp;
+
+use crate::potiron::{ABSENT, ABSENT_ICMP, PotironPacket, normalize};
+
+/// A field the index counts values of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Field {
+    /// potiron `length`: IPv4 total length.
+    Length,
+    /// potiron `protocol`: IP protocol number.
+    Protocol,
+    /// potiron `ipsrc`.
+    Ipsrc,
+    /// potiron `ipdst`.
+    Ipdst,
+    /// potiron `ipttl`.
+    Ipttl,
+    /// potiron `iptos`, written `0x..`.
+    Iptos,
+    /// potiron `sport` (TCP wins over UDP, `-1` when absent).
+    Sport,
+    /// potiron `dport`.
+    Dport,
+    /// potiron `tcpseq` (Redis only: one distinct value per packet, useless as a ranking).
+    Tcpseq,
+    /// potiron `tcpack` (Redis only, like `tcpseq`).
+    Tcpack,
+    /// potiron `icmpcode` (`255` when absent).
+    Icmpcode,
+    /// potiron `icmptype` (`255` when absent).
+    Icmptype,
+    /// DNS query names (questions of queries and responses, lower-cased as sent).
+    DnsQuery,
+    /// TLS server name indication of a ClientHello.
+    TlsSni,
+    /// JA3 hash of a ClientHello.
+    Ja3,
+    /// JA4 of a ClientHello.
+    Ja4,
+    /// HTTP `Host` of a request.
+    HttpHost,
+    /// HTTP `User-Agent` of a request.
+    HttpUserAgent,
+}
+
+impl Field {
+    /// Every field, potiron's first and in potiron's order.
+    pub const ALL: [Field; 18] = [
+        Field::Length,
+        Field::Protocol,
+        Field::Ipsrc,
+        Field::Ipdst,
+        Field::Ipttl,
+        Field::Iptos,
+        Field::Sport,
+        Field::Dport,
+        Field::Tcpseq,
+        Field::Tcpack,
+        Field::Icmpcode,
+        Field::Icmptype,
+        Field::DnsQuery,
+        Field::TlsSni,
+        Field::Ja3,
+        Field::Ja4,
+        Field::HttpHost,
+        Field::HttpUserAgent,
+    ];
+
+    /// The field's name: potiron's key suffix for potiron's fields.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Field::Length => "length",
+            Field::Protocol => "protocol",
+            Field::Ipsrc => "ipsrc",
+            Field::Ipdst => "ipdst",
+            Field::Ipttl => "ipttl",
+            Field::Iptos => "iptos",
+            Field::Sport => "sport",
+            Field::Dport => "dport",
+            Field::Tcpseq => "tcpseq",
+            Field::Tcpack => "tcpack",
+            Field::Icmpcode => "icmpcode",
+            Field::Icmptype => "icmptype",
+            Field::DnsQuery => "dns_query",
+            Field::TlsSni => "tls_sni",
+            Field::Ja3 => "ja3",
+            Field::Ja4 => "ja4",
+            Field::HttpHost => "http_host",
+            Field::HttpUserAgent => "http_user_agent",
+        }
+    }
+
+    /// Parses a field name; `ttl` and `tos` are accepted for `ipttl` and `iptos`.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Field> {
+        match s {
+            "ttl" => Some(Field::Ipttl),
+            "tos" => Some(Field::Iptos),
+            _ => Field::ALL.into_iter().find(|f| f.name() == s),
+        }
+    }
+
+    /// True for the fields potiron itself indexes (its `JSON_FIELDS`).
+    #[must_use]
+    pub const fn is_potiron(self) -> bool {
+        !matches!(
+            self,
+            Field::DnsQuery
+                | Field::TlsSni
+                | Field::Ja3
+                | Field::Ja4
+                | Field::HttpHost
+                | Field::HttpUserAgent
+        )
+    }
+
+    /// True for fields that take one distinct value per packet and so are not worth a row
+    /// in the embedded store (TCP sequence and acknowledgement numbers).
+    #[must_use]
+    pub const fn is_per_packet(self) -> bool {
+        matches!(self, Field::Tcpseq | Field::Tcpack)
+    }
+
+    /// Writes a numeric value the way potiron writes it.
+    fn write_num(self, v: i64, out: &mut String) {
+        match self {
+            Field::Ipsrc | Field::Ipdst => {
+                let _ = write!(out, "{}", Ipv4Addr::from(u32::try_from(v).unwrap_or(0)));
+            }
+            Field::Iptos => {
+                let _ = write!(out, "0x{v:02x}");
+            }
+            _ => {
+                let _ = write!(out, "{v}");
+            }
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What to count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AggOptions {
+    /// Count `tcpseq` and `tcpack` (potiron does; the embedded store does not).
+    pub per_packet_fields: bool,
+    /// Count the application fields (DNS, TLS, HTTP).
+    pub app_fields: bool,
+    /// Keep TCP ISN samples ([`IsnSample`], one per TCP packet: potiron's `--isn`).
+    pub isn: bool,
+}
+
+/// One TCP sequence-number sample for the ISN scatter plot, as potiron's `--isn` keeps them:
+/// every IPv4 packet with `ip.proto == 6` in any of its IP headers (so ICMP errors quoting
+/// TCP too, potiron's quirk Q10), broadcast destinations excluded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct IsnSample {
+    /// Packet time, microseconds since the Unix epoch (UTC).
+    pub ts_us: i64,
+    /// TCP source port (of the quoted header for an ICMP error).
+    pub sport: Option<u16>,
+    /// TCP destination port.
+    pub dport: Option<u16>,
+    /// Sequence number (absolute).
+    pub seq: Option<u32>,
+    /// Acknowledgement number (absent in an ICMP quote).
+    pub ack: Option<u32>,
+}
+
+/// A day as `YYYYMMDD` (UTC).
+pub type Day = u32;
+
+/// The protocol number used for values that are not per protocol (application fields).
+pub const NO_PROTOCOL: i16 = -1;
+
+/// Nanoseconds per microsecond.
+const NANOS_PER_MICRO: i64 = 1_000;
+
+/// Key of a numeric count: day, IP protocol, field, value.
+type NumKey = (Day, i16, Field, i64);
+/// Key of a text count.
+type TextKey = (Day, i16, Field, Box<str>);
+
+/// One file's counts per (day, protocol, field, value).
+#[derive(Debug, Default, Clone)]
+pub struct FileAgg {
+    num: HashMap<NumKey, u64, RandomState>,
+    text: HashMap<TextKey, u64, RandomState>,
+    /// UTC days (`YYYYMMDD`) of the counted packets.
+    pub days: BTreeSet<Day>,
+    /// Packets read.
+    pub packets: u64,
+    /// Packets counted (the IPv4 packets potiron keeps, plus packets with application hints).
+    pub counted: u64,
+    /// Captured bytes read.
+    pub bytes: u64,
+    /// TCP ISN samples, in packet order (only with [`AggOptions::isn`]).
+    pub isn: Vec<IsnSample>,
+    /// Per-second cache of the day (packets arrive in time order, mostly).
+    last_sec: Option<(i64, Day)>,
+}
+
+/// One aggregated row: `count` occurrences of `value` for `field` on `day` in protocol
+/// `protocol` ([`NO_PROTOCOL`] for application fields).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct AggRow {
+    /// Day, `YYYYMMDD`.
+    pub day: Day,
+    /// IP protocol number, or [`NO_PROTOCOL`].
+    pub protocol: i16,
+    /// Field.
+    pub field: Field,
+    /// Value as potiron writes it.
+    pub value: String,
+    /// Occurrences.
+    pub count: u64,
+}
+
+impl FileAgg {
+    fn day(&mut self, ts: Timestamp) -> Day {
+        let sec = ts.secs();
+        if let Some((s, d)) = self.last_sec
+            && s == sec
+        {
+            return d;
+        }
+        let (y, m, d, ..) = ts.utc_civil();
+        let day = u32::try_from(y).unwrap_or(0) * 10_000 + m * 100 + d;
+        self.last_sec = Some((sec, day));
+        day
+    }
+
+    /// Counts one decoded packet.
+    pub fn add(&mut self, ts: Timestamp, caplen: u32, p: &Packet<'_>, opts: AggOptions) {
+        self.packets += 1;
+        self.bytes += u64::from(caplen);
+        let pot = normalize(p);
+        let app = if opts.app_fields {
+            p.app.as_deref()
+        } else {
+            None
+        };
+        if pot.is_none() && app.is_none() {
+            return;
+        }
+        let day = self.day(ts);
+        self.days.insert(day);
+        self.counted += 1;
+        if let Some(pp) = pot {
+            self.add_potiron(day, &pp, opts);
+            if opts.isn && (pp.protocol == 6 || pp.tcpseq.is_some()) {
+                self.isn.push(IsnSample {
+                    ts_us: ts.as_nanos().div_euclid(NANOS_PER_MICRO),
+                    sport: pp.ports.map(|p| p.0),
+                    dport: pp.ports.map(|p| p.1),
+                    seq: pp.tcpseq,
+                    ack: pp.tcpack,
+                });
+            }
+        }
+        if let Some(a) = app {
+            self.add_app(day, a);
+        }
+    }
+
+    fn bump(&mut self, key: NumKey) {
+        *self.num.entry(key).or_insert(0) += 1;
+    }
+
+    fn add_potiron(&mut self, day: Day, pp: &PotironPacket, opts: AggOptions) {
+        let pr = i16::from(pp.protocol);
+        let (sport, dport) = pp
+            .ports
+            .map_or((ABSENT, ABSENT), |(s, d)| (i64::from(s), i64::from(d)));
+        let (code, typ) = pp.icmp.unwrap_or((ABSENT_ICMP, ABSENT_ICMP));
+        self.bump((day, pr, Field::Length, i64::from(pp.length)));
+        self.bump((day, pr, Field::Protocol, i64::from(pp.protocol)));
+        self.bump((day, pr, Field::Ipsrc, i64::from(u32::from(pp.ipsrc))));
+        self.bump((day, pr, Field::Ipdst, i64::from(u32::from(pp.ipdst))));
+        self.bump((day, pr, Field::Ipttl, i64::from(pp.ipttl)));
+        self.bump((day, pr, Field::Iptos, i64::from(pp.iptos)));
+        self.bump((day, pr, Field::Sport, sport));
+        self.bump((day, pr, Field::Dport, dport));
+        if opts.per_packet_fields {
+            let seq = pp.tcpseq.map_or(ABSENT, i64::from);
+            let ack = pp.tcpack.map_or(ABSENT, i64::from);
+            self.bump((day, pr, Field::Tcpseq, seq));
+            self.bump((day, pr, Field::Tcpack, ack));
+        }
+        self.bump((day, pr, Field::Icmpcode, i64::from(code)));
+        self.bump((day, pr, Field::Icmptype, i64::from(typ)));
+    }
+
+    fn bump_text(&mut self, day: Day, field: Field, v: &str) {
+        if v.is_empty() {
+            return;
+        }
+        *self
+            .text
+            .entry((day, NO_PROTOCOL, field, v.into()))
+            .or_insert(0) += 1;
+    }
+
+    fn add_app(&mut self, day: Day, a: &AppHint) {
+        match a {
+            AppHint::Dns(d) => {
+                for q in &d.questions {
+                    self.bump_text(day, Field::DnsQuery, &q.name);
+                }
+            }
+            AppHint::Tls(t) => {
+                if let Some(s) = &t.sni {
+                    self.bump_text(day, Field::TlsSni, s);
+                }
+                self.bump_text(day, Field::Ja3, &t.ja3_hash);
+                self.bump_text(day, Field::Ja4, &t.ja4);
+            }
+            AppHint::Http(h) => {
+                if let Some(s) = &h.host {
+                    self.bump_text(day, Field::HttpHost, s);
+                }
+                if let Some(s) = &h.user_agent {
+                    self.bump_text(day, Field::HttpUserAgent, s);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Number of distinct (day, protocol, field, value) counts.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.num.len() + self.text.len()
+    }
+
+    /// True when nothing was counted.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` once per distinct count, with the value written as potiron writes it.
+    /// The string passed is reused between calls (no allocation per row).
+    pub fn for_each(&self, mut f: impl FnMut(Day, i16, Field, &str, u64)) {
+        let mut buf = String::new();
+        for (&(day, pr, field, v), &n) in &self.num {
+            buf.clear();
+            field.write_num(v, &mut buf);
+            f(day, pr, field, &buf, n);
+        }
+        for ((day, pr, field, v), &n) in &self.text {
+            f(*day, *pr, *field, v, n);
+        }
+    }
+
+    /// Every count as a sorted list of rows (for tests and small outputs).
+    #[must_use]
+    pub fn rows(&self) -> Vec<AggRow> {
+        let mut out = Vec::with_capacity(self.len());
+        self.for_each(|day, protocol, field, value, count| {
+            out.push(AggRow {
+                day,
+                protocol,
+                field,
+                value: value.to_owned(),
+                count,
+            });
+        });
+        out.sort();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_names_round_trip() {
+        for f in Field::ALL {
+            assert_eq!(Field::parse(f.name()), Some(f));
+        }
+        assert_eq!(Field::parse("ttl"), Some(Field::Ipttl));
+        assert_eq!(Field::parse("nope"), None);
+    }
+
+    #[test]
+    fn values_are_written_like_potiron() {
+        let mut s = String::new();
+        Field::Ipsrc.write_num(i64::from(u32::from(Ipv4Addr::new(192, 168, 2, 1))), &mut s);
+        assert_eq!(s, "192.168.2.1");
+        s.clear();
+        Field::Iptos.write_num(0, &mut s);
+        assert_eq!(s, "0x00");
+        s.clear();
+        Field::Iptos.write_num(0xb8, &mut s);
+        assert_eq!(s, "0xb8");
+        s.clear();
+        Field::Sport.write_num(ABSENT, &mut s);
+        assert_eq!(s, "-1");
+    }
+}
