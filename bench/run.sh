@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # bench/run.sh: measure trident against its peers on the shared benchmark capture, in one run
-# on one machine, and write BENCHMARKS.md at the repository root.
+# on one machine, and write bench/out/decode.md (the decoding section of BENCHMARKS.md).
 #
 # usage: bench/run.sh [-n RUNS] [-s SLOW_RUNS] [-c CORE] [-o OUT.md] [-t TRIDENT] [--install-peers]
 #   -n RUNS         runs per command; wall time is the median (default 5)
 #   -s SLOW_RUNS    runs for the slow peers, tshark and nfstream (default 2)
 #   -c CORE         the CPU core every measured process is pinned to with taskset (default 1)
-#   -o OUT.md       where to write the report (default BENCHMARKS.md at the repository root)
+#   -o OUT.md       where to write the report (default bench/out/decode.md; BENCHMARKS.md quotes it)
 #   -t TRIDENT      measure this trident binary instead of building one (cargo build --release)
 #   --install-peers try `apt-get install -y libndpi-bin` and `pip install nfstream` when the
 #                   optional peers are missing (a failed install is noted in the report)
@@ -35,7 +35,7 @@ INSTALL=0
 TRIDENT_BIN=""
 RSS_RUNS_MAX=3
 repo=$(cd "$(dirname "$0")/.." && pwd)
-OUT_MD="$repo/BENCHMARKS.md"
+OUT_MD="$repo/bench/out/decode.md"
 
 while [ $# -gt 0 ]; do
   case "$1" in

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# bench/stages.sh: time trident's later stages on the benchmark capture (flows, hosts,
+# classify every host, ingest into the embedded store), one core, hyperfine medians, and
+# write bench/out/stages.md. The peers for these stages are measured by bench/run.sh
+# (nfstream builds flows with statistics) and bench/classify.sh (networkML).
+# usage: bench/stages.sh [-t TRIDENT] [-r RUNS] [-c CORE]     needs: hyperfine, capinfos
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+trident="" runs=5 core=1
+while getopts "t:r:c:" o; do
+  case $o in t) trident=$OPTARG ;; r) runs=$OPTARG ;; c) core=$OPTARG ;; *) exit 2 ;; esac
+done
+cap="$repo/bench/out/bench.pcap"
+[ -f "$cap" ] || { echo "build the capture first: bench/run.sh (or shared/bench/make-capture.sh $cap)" >&2; exit 2; }
+if [ -z "$trident" ]; then
+  (cd "$repo" && cargo build --release -q --bin trident)
+  trident="${CARGO_TARGET_DIR:-$repo/target}/release/trident"
+fi
+packets=$(capinfos -c -M "$cap" | awk -F': *' '/Number of packets/ {print $2}')
+data=$(mktemp -d)
+trap 'rm -rf "$data"' EXIT
+json="$repo/bench/out/stages.json"
+hyperfine -N -w 1 -r "$runs" --export-json "$json" \
+  -n "flows" "taskset -c $core $trident flows -q --format none $cap" \
+  -n "hosts" "taskset -c $core $trident hosts -q --format json $cap" \
+  -n "classify (every host)" "taskset -c $core $trident classify $cap" \
+  -n "ingest (embedded SQLite)" --prepare "rm -rf $data/idx" \
+  "taskset -c $core $trident ingest -q -j 1 --data-dir $data/idx --sensor bench $cap" >&2
+out="$repo/bench/out/stages.md"
+{
+  echo "| stage | median wall s | packets/s |"
+  echo "|---|---:|---:|"
+  python3 - "$json" "$packets" "$trident" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+packets, trident = int(sys.argv[2]), sys.argv[3]
+for r in results:
+    print(f"| {r['command']} | {r['median']:.3f} | {packets / r['median'] / 1e6:.2f} M |")
+PY
+  echo
+  echo "Commands (CAP = bench/out/bench.pcap, each under \`taskset -c $core\`, $runs runs):"
+  echo
+  echo '```sh'
+  echo "trident flows -q --format none CAP"
+  echo "trident hosts -q --format json CAP"
+  echo "trident classify CAP"
+  echo "trident ingest -q -j 1 --data-dir DIR --sensor bench CAP   # DIR emptied before each run"
+  echo '```'
+} > "$out"
+cat "$out"
