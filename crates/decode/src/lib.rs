@@ -361,16 +361,12 @@ impl TcpOptionKinds {
     pub fn as_slice(&self) -> &[u8] {
         self.kinds.get(..self.len as usize).unwrap_or(&[])
     }
-}
 
-impl TcpInfo {
-    /// The option order as p0f writes it: `mss,nop,ws,sok,ts,eol`; unknown kinds as `?N`.
-    ///
-    /// Passive OS fingerprinting keys on this order, so it is kept exactly as on the wire.
+    /// The kinds as p0f writes them: `mss,nop,ws,sok,ts,eol`; unknown kinds as `?N`.
     #[must_use]
-    pub fn options_layout(&self) -> String {
+    pub fn layout(&self) -> String {
         let mut out = String::new();
-        for (i, k) in self.options.as_slice().iter().enumerate() {
+        for (i, k) in self.as_slice().iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
@@ -389,6 +385,16 @@ impl TcpInfo {
             }
         }
         out
+    }
+}
+
+impl TcpInfo {
+    /// The option order as p0f writes it: `mss,nop,ws,sok,ts,eol`; unknown kinds as `?N`.
+    ///
+    /// Passive OS fingerprinting keys on this order, so it is kept exactly as on the wire.
+    #[must_use]
+    pub fn options_layout(&self) -> String {
+        self.options.layout()
     }
 
     /// Flags as letters in tcpdump's order of significance: `FSRPAUEC` plus `N` for NS.

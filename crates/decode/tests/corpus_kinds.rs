@@ -6,7 +6,7 @@
 //! -e tcp.dstport -e udp.srcport -e udp.dstport -e vlan.id -e ieee8021ad.id -e mpls.label
 //! -e vxlan.vni -e geneve.vni -e gre.key -e erspan.spanid -e wlan.sa -e wlan.da`, taking the
 //! innermost IP header and its transport (tshark lists outer first). The live comparison
-//! in `tshark_parity.rs` checks whole files; these rows keep the check when tshark is absent.
+//! in `crates/cli/tests/tshark_parity.rs` checks whole files end to end; these rows pin one file per kind.
 //!
 //! The corpus lives outside the repository; these tests panic with a clear message when it
 //! is missing (see `common::shared_dir`).

@@ -110,26 +110,7 @@ impl TcpFingerprint {
     /// The option layout as p0f writes it (`mss,nop,ws,sok,ts`), unknown kinds as `?N`.
     #[must_use]
     pub fn options_layout(&self) -> String {
-        let mut out = String::new();
-        for (i, k) in self.options.as_slice().iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            match k {
-                0 => out.push_str("eol"),
-                1 => out.push_str("nop"),
-                2 => out.push_str("mss"),
-                3 => out.push_str("ws"),
-                4 => out.push_str("sok"),
-                5 => out.push_str("sack"),
-                8 => out.push_str("ts"),
-                k => {
-                    out.push('?');
-                    out.push_str(&k.to_string());
-                }
-            }
-        }
-        out
+        self.options.layout()
     }
 }
 
