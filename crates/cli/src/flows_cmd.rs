@@ -10,6 +10,7 @@ use clap::{Args, ValueEnum};
 use trident_capture::RawFrame;
 
 use crate::inputs::{FrameSink, InputProblems, Inputs};
+use crate::output::json_cell as cell;
 use trident_decode::{DecodeOptions, decode_with};
 use trident_flow::{COLUMNS, FlowConfig, FlowRecord, FlowTable, TableStats};
 
@@ -129,24 +130,6 @@ impl<W: Write> Sink<W> {
             Sink::None => {}
         }
         Ok(())
-    }
-}
-
-/// A csv cell: scalars as text, lists joined with `|`, objects as compact JSON.
-fn cell(v: Option<&serde_json::Value>) -> String {
-    use serde_json::Value;
-    match v {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| match i {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("|"),
-        Some(other) => other.to_string(),
     }
 }
 

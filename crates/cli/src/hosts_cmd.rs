@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use trident_capture::RawFrame;
 
 use crate::inputs::{FrameSink, Inputs};
+use crate::output::json_cell as cell;
 use trident_decode::decode;
 use trident_flow::{FlowConfig, FlowRecord, FlowTable};
 use trident_host::{COLUMNS, HostInventory, HostRecord};
@@ -132,24 +133,6 @@ fn write_csv(out: &mut impl Write, hosts: &[HostRecord]) -> Result<()> {
     }
     w.flush()?;
     Ok(())
-}
-
-/// A csv cell: scalars as text, lists joined with `|`.
-fn cell(v: Option<&serde_json::Value>) -> String {
-    use serde_json::Value;
-    match v {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| match i {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("|"),
-        Some(other) => other.to_string(),
-    }
 }
 
 /// Widest a table cell gets before it is cut with `…`.

@@ -539,6 +539,15 @@ pub(crate) mod testkit {
         Box::leak(frame.to_vec().into_boxed_slice())
     }
 
+    /// Decodes an Ethernet frame, headers only, as the per-layer tests do.
+    pub(crate) fn dec(frame: &[u8]) -> crate::Packet<'static> {
+        decode_with(
+            LinkType::ETHERNET,
+            leak(frame),
+            DecodeOptions::headers_only(),
+        )
+    }
+
     /// Concatenates parts.
     pub(crate) fn cat(parts: &[&[u8]]) -> Vec<u8> {
         parts.concat()

@@ -295,15 +295,7 @@ mod tests {
     use super::*;
     use crate::dispatch::testkit::*;
     use crate::link::{ETHERTYPE_IPV4, ETHERTYPE_IPV6};
-    use crate::{DecodeOptions, LinkType, Packet, Transport, decode_with};
-
-    fn dec(frame: &[u8]) -> Packet<'static> {
-        decode_with(
-            LinkType::ETHERNET,
-            leak(frame),
-            DecodeOptions::headers_only(),
-        )
-    }
+    use crate::{LinkType, Transport};
 
     fn v4_frame(ip: &[u8]) -> Vec<u8> {
         ether(MAC_B, MAC_A, ETHERTYPE_IPV4, ip)

@@ -434,19 +434,7 @@ mod tests {
     use super::*;
     use crate::dispatch::testkit::*;
     use crate::link::{ETHERTYPE_IPV4, ETHERTYPE_IPV6};
-    use crate::{DecodeOptions, LinkType, Packet, tcp_flags};
-
-    fn dec(frame: &[u8]) -> Packet<'static> {
-        decode_with_eth(frame)
-    }
-
-    fn decode_with_eth(frame: &[u8]) -> Packet<'static> {
-        crate::decode_with(
-            LinkType::ETHERNET,
-            leak(frame),
-            DecodeOptions::headers_only(),
-        )
-    }
+    use crate::{LinkType, Packet, tcp_flags};
 
     fn over_v4(protocol: u8, l4: &[u8]) -> Vec<u8> {
         ether(

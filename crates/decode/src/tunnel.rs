@@ -370,15 +370,7 @@ mod tests {
     use super::*;
     use crate::dispatch::testkit::*;
     use crate::link::ETHERTYPE_VLAN;
-    use crate::{DecodeOptions, LinkType, MAX_TUNNEL_DEPTH, Packet, Transport, decode_with};
-
-    fn dec(frame: &[u8]) -> Packet<'static> {
-        decode_with(
-            LinkType::ETHERNET,
-            leak(frame),
-            DecodeOptions::headers_only(),
-        )
-    }
+    use crate::{LinkType, MAX_TUNNEL_DEPTH, Packet, Transport};
 
     const IN_A: [u8; 4] = [10, 0, 0, 1];
     const IN_B: [u8; 4] = [10, 0, 0, 2];
