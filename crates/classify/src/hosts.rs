@@ -13,10 +13,11 @@
 //! - classifies every unicast MAC (or the ones selected by MAC or IP);
 //! - reports the host's most frequent source IP, so the answer is the same on every run;
 //! - reads `ip.flags` the way the model's training data had it ([`IpFlagsEncoding::Word16`]);
-//! - answers `Unknown` when the top probability is not above the model's threshold, when
-//!   the host sent or received too few packets to describe it, or when a feature lies
-//!   further than [`HostOptions::max_abs_z`] training standard deviations from the
-//!   training mean — naming the feature.
+//! - answers `Unknown` when the host sent or received too few packets to describe it, when
+//!   a feature lies further than [`HostOptions::max_abs_z`] training standard deviations
+//!   from the training mean (naming the feature), when the model has a novelty section and
+//!   no training host is within its threshold, or when the top probability — calibrated by
+//!   the model's temperature, if it has one — is not above the model's threshold.
 
 use std::net::IpAddr;
 
@@ -106,6 +107,14 @@ pub enum UnknownReason {
         /// How many training standard deviations from the training mean.
         z: f64,
     },
+    /// No training host is near: the nearest lies further than the model's novelty
+    /// threshold (see [`crate::model::Novelty`]).
+    Novel {
+        /// Distance to the nearest training host (clipped standardised units).
+        distance: f64,
+        /// The model's threshold.
+        threshold: f64,
+    },
     /// Too few packets to describe the host.
     TooFewPackets {
         /// Packets seen.
@@ -129,6 +138,13 @@ impl std::fmt::Display for UnknownReason {
                 f,
                 "{feature} = {value} is {z:.0} standard deviations from the training data"
             ),
+            UnknownReason::Novel {
+                distance,
+                threshold,
+            } => write!(
+                f,
+                "unlike every training host: nearest is {distance:.1} away (threshold {threshold:.1})"
+            ),
             UnknownReason::TooFewPackets { packets, min } => {
                 write!(f, "only {packets} packets (at least {min} needed)")
             }
@@ -151,7 +167,8 @@ pub struct HostVerdict {
     pub role: String,
     /// Why the role is `Unknown`, if it is.
     pub unknown_reason: Option<UnknownReason>,
-    /// The top classes with their probabilities, best first.
+    /// The top classes with their probabilities (calibrated when the model has a
+    /// temperature), best first.
     pub top: Vec<(String, f64)>,
     /// The host's latest packet time, seconds since the epoch.
     pub timestamp: f64,
@@ -203,7 +220,7 @@ pub fn verdict(
     host: &HostFeatures,
 ) -> Result<HostVerdict, ClassifyError> {
     let inputs = model_inputs(host);
-    let proba = model.predict_proba(&inputs).ok_or_else(|| {
+    let proba = model.predict_calibrated(&inputs).ok_or_else(|| {
         ClassifyError::ModelInvalid("feature count differs from the model's".into())
     })?;
     let decision = model.decision();
@@ -231,6 +248,13 @@ pub fn verdict(
             feature: name.clone(),
             value,
             z,
+        })
+    } else if let Some((distance, threshold)) =
+        model.novelty(&inputs).filter(|(d, t)| d > t)
+    {
+        Some(UnknownReason::Novel {
+            distance,
+            threshold,
         })
     } else if best.1 <= decision.unknown_threshold {
         Some(UnknownReason::LowConfidence {

@@ -18,9 +18,11 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod calibration;
 pub mod error;
 pub mod eval;
 pub mod hosts;
+pub mod mlp;
 pub mod model;
 pub mod networkml;
 mod numpy;

@@ -36,6 +36,8 @@ pub const MAX_LAYER_WIDTH: usize = 4096;
 pub const MAX_TREES: usize = 4096;
 /// Most nodes one tree may have.
 pub const MAX_TREE_NODES: usize = 1 << 20;
+/// Most training prototypes a novelty section may hold.
+pub const MAX_PROTOTYPES: usize = 1 << 16;
 
 /// A model file as stored on disk. [`Model::from_file`] validates it; this type is public so
 /// tools (training, conversion) can build and write one.
@@ -64,6 +66,56 @@ pub struct ModelFile {
     pub decision: Decision,
     /// Where the model came from.
     pub provenance: Provenance,
+    /// Temperature scaling fitted on held-out predictions, so reported confidences are
+    /// calibrated ([`Model::predict_calibrated`]); absent: probabilities as computed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
+    /// What "like the training data" means for this model ([`Model::novelty`]); absent:
+    /// only the scaler's per-feature bounds can tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub novelty: Option<Novelty>,
+}
+
+/// Temperature scaling (Guo et al., "On Calibration of Modern Neural Networks", 2017): the
+/// calibrated probabilities are `softmax(log p / temperature)`, which for a softmax network
+/// is its logits divided by the temperature. It never changes the best class.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// The temperature (> 0; above 1 softens over-confident probabilities).
+    pub temperature: f64,
+    /// Held-out predictions it was fitted on.
+    pub samples: u64,
+    /// Expected calibration error of those predictions before scaling.
+    pub ece_before: f64,
+    /// The same after scaling, measured by cross-fitting (temperature fitted on one half of
+    /// the captures, measured on the other, and the reverse).
+    pub ece_after: f64,
+    /// Mean negative log-likelihood before scaling.
+    pub nll_before: f64,
+    /// The same after scaling (fitted and measured on all held-out predictions).
+    pub nll_after: f64,
+}
+
+/// Nearest-neighbour novelty: a host whose standardised features lie further than
+/// `threshold` from every training host is unlike anything the model learnt from.
+///
+/// The distance is Euclidean over standardised features with each coordinate's difference
+/// clipped at `clip`, so one wild feature (already caught by the scaler's per-feature
+/// bound) does not decide alone. The threshold is a high quantile of the same distance from
+/// held-out hosts (cross-validation: hosts of captures not used for training) to their
+/// fold's training hosts, so about `1 - quantile` of in-distribution hosts exceed it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Novelty {
+    /// The per-coordinate clip.
+    pub clip: f64,
+    /// Distances above this are novel.
+    pub threshold: f64,
+    /// The quantile of held-out distances the threshold is.
+    pub quantile: f64,
+    /// The training hosts, standardised with the model's scaler (rounded for size).
+    pub prototypes: Vec<Vec<f64>>,
 }
 
 /// The feature schema a model was trained on.
@@ -299,6 +351,32 @@ impl Model {
         if file.decision.top_n == 0 || !(0.0..=1.0).contains(&file.decision.unknown_threshold) {
             return invalid("decision needs top_n >= 1 and a threshold in [0, 1]".into());
         }
+        if let Some(c) = &file.calibration {
+            if !(c.temperature.is_finite() && c.temperature > 0.0) {
+                return invalid(format!("calibration temperature {} is not positive", c.temperature));
+            }
+        }
+        if let Some(n) = &file.novelty {
+            if !(n.clip.is_finite() && n.clip > 0.0 && n.threshold.is_finite() && n.threshold >= 0.0)
+            {
+                return invalid("novelty needs a positive clip and a finite threshold".into());
+            }
+            if n.prototypes.is_empty() || n.prototypes.len() > MAX_PROTOTYPES {
+                return invalid(format!(
+                    "novelty has {} prototypes (1 to {MAX_PROTOTYPES} allowed)",
+                    n.prototypes.len()
+                ));
+            }
+            if let Some(i) = n
+                .prototypes
+                .iter()
+                .position(|p| p.len() != n_features || p.iter().any(|v| !v.is_finite()))
+            {
+                return invalid(format!(
+                    "novelty prototype {i} is not {n_features} finite values"
+                ));
+            }
+        }
         let layers = match &file.network {
             Network::Mlp { layers, .. } => layers,
             Network::Forest { trees } => {
@@ -439,6 +517,30 @@ impl Model {
             .collect()
     }
 
+    /// [`Model::predict_proba`], then the model's temperature scaling if it has one: the
+    /// confidences `trident classify` reports and thresholds.
+    #[must_use]
+    pub fn predict_calibrated(&self, features: &[f64]) -> Option<Vec<f64>> {
+        let mut p = self.predict_proba(features)?;
+        if let Some(c) = &self.file.calibration {
+            apply_temperature(&mut p, c.temperature);
+        }
+        Some(p)
+    }
+
+    /// The host's novelty distance and the model's threshold, when the model has a novelty
+    /// section (see [`Novelty`]); `None` otherwise or for a vector of the wrong length.
+    #[must_use]
+    pub fn novelty(&self, features: &[f64]) -> Option<(f64, f64)> {
+        let n = self.file.novelty.as_ref()?;
+        if features.len() != self.file.feature_schema.features.len() {
+            return None;
+        }
+        let z = self.standardise(features);
+        let d = nearest_distance(&z, &n.prototypes, n.clip)?;
+        Some((d, n.threshold))
+    }
+
     /// Class probabilities for one feature vector (in [`Model::feature_names`] order), in
     /// [`Model::classes`] order.
     ///
@@ -474,6 +576,51 @@ impl Model {
         }
         Some(input)
     }
+}
+
+/// Temperature scaling of probabilities in place: `p_i^(1/t)`, renormalised (computed in
+/// log space). Zero probabilities stay zero; `t = 1` changes nothing.
+pub fn apply_temperature(p: &mut [f64], t: f64) {
+    if t == 1.0 || !(t.is_finite() && t > 0.0) {
+        return;
+    }
+    let max = p
+        .iter()
+        .filter(|v| **v > 0.0)
+        .map(|v| v.ln() / t)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !max.is_finite() {
+        return;
+    }
+    let mut sum = 0.0;
+    for v in p.iter_mut() {
+        *v = if *v > 0.0 { (v.ln() / t - max).exp() } else { 0.0 };
+        sum += *v;
+    }
+    if sum > 0.0 {
+        for v in p.iter_mut() {
+            *v /= sum;
+        }
+    }
+}
+
+/// Distance from `z` to the nearest prototype, each coordinate's difference clipped at
+/// `clip`; `None` without prototypes.
+#[must_use]
+pub fn nearest_distance(z: &[f64], prototypes: &[Vec<f64>], clip: f64) -> Option<f64> {
+    prototypes
+        .iter()
+        .map(|p| {
+            p.iter()
+                .zip(z)
+                .map(|(a, b)| {
+                    let d = (a - b).abs().min(clip);
+                    d * d
+                })
+                .sum::<f64>()
+        })
+        .min_by(f64::total_cmp)
+        .map(f64::sqrt)
 }
 
 /// Checks a forest's shape: tree and node counts within bounds, features and classes in
@@ -641,6 +788,18 @@ impl ModelFile {
         let _ = writeln!(o, "    \"scale\": {},", js(&self.scaler.scale));
         let _ = writeln!(o, "    \"var\": {}", js(&self.scaler.var));
         o.push_str("  },\n");
+        if let Some(c) = &self.calibration {
+            let _ = writeln!(o, "  \"calibration\": {},", js(c));
+        }
+        if let Some(n) = &self.novelty {
+            let _ = writeln!(o, "  \"novelty\": {{");
+            let _ = writeln!(o, "    \"clip\": {},", js(&n.clip));
+            let _ = writeln!(o, "    \"threshold\": {},", js(&n.threshold));
+            let _ = writeln!(o, "    \"quantile\": {},", js(&n.quantile));
+            o.push_str("    \"prototypes\": [\n");
+            push_lines(&mut o, "      ", n.prototypes.iter().map(js));
+            o.push_str("    ]\n  },\n");
+        }
         let (layers, output) = match &self.network {
             Network::Mlp { layers, output } => (layers, output),
             Network::Forest { trees } => {
@@ -777,6 +936,8 @@ impl ModelFile {
                     "n_samples_seen": e.scaler.n_samples_seen,
                 }),
             },
+            calibration: None,
+            novelty: None,
         })
     }
 }

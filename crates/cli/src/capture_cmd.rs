@@ -72,6 +72,10 @@ pub struct CaptureArgs {
     /// No status line and no summary on stderr.
     #[arg(long, short)]
     quiet: bool,
+    /// With --publish, the packets of the files written are published when the capture
+    /// ends (trident decode --publish on them).
+    #[command(flatten)]
+    publish: crate::consume_cmd::PublishArgs,
 }
 
 pub fn run(args: &CaptureArgs) -> Result<u8> {
@@ -153,6 +157,12 @@ pub fn run(args: &CaptureArgs) -> Result<u8> {
         );
         for f in &summary.files {
             eprintln!("  {}", f.display());
+        }
+    }
+    if args.publish.publish.is_some() {
+        let n = crate::consume_cmd::publish_files(&args.publish, &summary.files)?;
+        if !args.quiet {
+            eprintln!("trident capture: {n} packet records published");
         }
     }
     Ok(EXIT_OK)

@@ -61,6 +61,8 @@ pub struct DecodeArgs {
     /// No summary on stderr.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    publish: crate::consume_cmd::PublishArgs,
 }
 
 /// Counters for the summary.
@@ -96,7 +98,10 @@ pub fn run(args: &DecodeArgs) -> Result<u8> {
         return Ok(EXIT_USAGE);
     }
     let stdout = io::stdout().lock();
-    let mut writer: Box<dyn RowWriter> = match args.format {
+    let publisher = args.publish.open()?;
+    let mut writer: Box<dyn RowWriter> = match (publisher, args.format) {
+        (Some(p), _) => Box::new(crate::consume_cmd::PacketPublisher::new(p, &args.publish)?),
+        (None, format) => match format {
         Format::Ndjson => Box::new(Ndjson::new(stdout, cols)),
         Format::Csv => Box::new(Csv::new(stdout, cols)?),
         Format::None => Box::new(Discard),
@@ -104,6 +109,7 @@ pub fn run(args: &DecodeArgs) -> Result<u8> {
             Some(d) => Target::Dir(d.clone()),
             None => Target::Stream(stdout),
         })),
+        },
     };
     let mut inputs = Inputs::expand(&args.paths)?;
     let mut options = DecodeOptions::default();

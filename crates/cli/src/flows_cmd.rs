@@ -70,6 +70,8 @@ pub struct FlowsArgs {
     /// No summary on stderr.
     #[arg(long, short)]
     quiet: bool,
+    #[command(flatten)]
+    publish: crate::consume_cmd::PublishArgs,
 }
 
 /// Turns a seconds option into a duration, or explains why it cannot be one.
@@ -83,6 +85,7 @@ enum Sink<W: Write> {
     Ndjson(W),
     Csv(Box<csv::Writer<W>>),
     None,
+    Publish(Box<crate::consume_cmd::FlowPublisher>),
 }
 
 impl<W: Write> Sink<W> {
@@ -118,6 +121,7 @@ impl<W: Write> Sink<W> {
                 }
             }
             Sink::None => {}
+            Sink::Publish(p) => p.publish(records)?,
         }
         records.clear();
         Ok(())
@@ -128,6 +132,7 @@ impl<W: Write> Sink<W> {
             Sink::Ndjson(out) => out.flush()?,
             Sink::Csv(w) => w.flush()?,
             Sink::None => {}
+            Sink::Publish(p) => p.finish()?,
         }
         Ok(())
     }
@@ -192,7 +197,10 @@ pub fn run(args: &FlowsArgs) -> Result<u8> {
     let mut sum = Summary::default();
     let mut options = DecodeOptions::default();
     options.app_hints = !args.no_hints;
-    let sink = Sink::new(args.format, BufWriter::new(io::stdout().lock()))?;
+    let sink = match crate::consume_cmd::FlowPublisher::open(&args.publish)? {
+        Some(p) => Sink::Publish(Box::new(p)),
+        None => Sink::new(args.format, BufWriter::new(io::stdout().lock()))?,
+    };
     let started = Instant::now();
     let mut flows = FlowSink {
         options,

@@ -32,7 +32,8 @@ pub enum Format {
     after_help = "One row per MAC address, with every IP address it used. A MAC that \
 forwards traffic from many foreign addresses is marked as a router, and each foreign address \
 behind it gets a row of its own (behind_router). Names, services and fingerprints come from the \
-traffic itself: DHCP, mDNS, SSDP, DNS, TLS and HTTP hints, SYN/ACKs, the TCP SYN's layout.
+traffic itself: DHCP, DHCPv6, mDNS, SSDP, DNS, TLS and HTTP hints, SYN/ACKs, the TCP SYN's layout. \
+A MAC seen only in ARP (or DHCP/DHCPv6) is a host too, with the addresses it claimed (link_only).
 
 Examples:
   trident hosts capture.pcap
@@ -112,6 +113,7 @@ impl FrameSink for HostFold {
         let packet = decode(frame.link_type, frame.data);
         self.table
             .process(frame.ts, frame.origlen, &packet, &mut self.ended);
+        self.inventory.add_packet(frame.ts, &packet);
         for f in self.ended.drain(..) {
             self.inventory.add(&f);
         }
@@ -201,6 +203,7 @@ fn write_table(out: &mut impl Write, hosts: &[HostRecord]) -> Result<()> {
             let name = h
                 .dhcp_hostname
                 .clone()
+                .or_else(|| h.dhcpv6_fqdn.clone())
                 .or_else(|| h.mdns_names.first().cloned())
                 .or_else(|| h.ssdp_servers.first().cloned())
                 .unwrap_or_default();

@@ -1,6 +1,10 @@
 //! `trident ingest`: captures in, per sensor/day/field value counts out, into the embedded
 //! SQLite store (default) or a Redis server in potiron's layout.
 //!
+//! The embedded store also gets each capture's flows, hosts, per-minute traffic and host
+//! role predictions (`--no-flows`, `--no-hosts` leave them out), built in the same pass and
+//! written in the same transaction as the counts.
+//!
 //! Files are read in parallel (one reader thread per core, each file counted in memory) and
 //! written by this thread one whole file at a time, so each file's contribution is atomic.
 
@@ -14,10 +18,19 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use trident_capture::{CaptureErrorKind, Input, expand_inputs};
+use trident_index::records::{CaptureRead, RecordOptions, read_capture_with};
 use trident_index::{
-    AggOptions, FileAgg, FileMeta, IndexError, IngestOutcome, RedisStore, SqliteStore, Store,
-    read_capture,
+    AggOptions, IndexError, IngestOutcome, RedisLayout, RedisStore, SqliteStore, Store,
 };
+
+/// potiron's Redis key layouts (`--redis-layout`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RedisLayoutArg {
+    /// potiron's current importer (2019).
+    Current,
+    /// potiron's legacy importer (≤ 2018), read by its exporters.
+    Legacy,
+}
 
 use crate::{EXIT_DAMAGED, EXIT_OK, EXIT_USAGE};
 
@@ -30,10 +43,10 @@ pub struct StoreArgs {
     /// Store URL: `redis://host:port[/db]` or `unix:///path.sock` for Redis (potiron's key
     /// layout); default the embedded store in the data directory.
     #[arg(long, value_name = "URL")]
-    store: Option<String>,
+    pub store: Option<String>,
     /// Data directory of the embedded store (default `$TRIDENT_DATA`, else ./trident-data).
     #[arg(long, value_name = "DIR")]
-    data_dir: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
 }
 
 impl StoreArgs {
@@ -46,15 +59,32 @@ impl StoreArgs {
 
     /// Opens the store named by the arguments (queries follow the layout in the store).
     pub fn open(&self) -> Result<Box<dyn Store>> {
-        self.open_for_ingest(None)
+        self.open_for_ingest(None, None)
     }
 
-    /// Opens the store; `combined` chooses potiron's combined keys when writing to Redis.
-    fn open_for_ingest(&self, combined: Option<bool>) -> Result<Box<dyn Store>> {
+    /// The embedded store's data directory (`--data-dir`, else `$TRIDENT_DATA`, else the
+    /// default).
+    fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .or_else(|| std::env::var_os("TRIDENT_DATA").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+    }
+
+    /// Opens the store; `combined` and `layout` choose potiron's combined keys and key
+    /// layout when writing to Redis.
+    fn open_for_ingest(
+        &self,
+        combined: Option<bool>,
+        layout: Option<RedisLayout>,
+    ) -> Result<Box<dyn Store>> {
         match self.store.as_deref() {
             Some(url) if self.is_redis() => {
-                let store =
+                let mut store =
                     RedisStore::open(url).with_context(|| format!("connecting to {url}"))?;
+                if let Some(l) = layout {
+                    store = store.with_layout(l);
+                }
                 Ok(Box::new(match combined {
                     Some(ck) => store.with_combined_keys(ck),
                     None => store,
@@ -64,11 +94,7 @@ impl StoreArgs {
                 "unknown store {other:?}: use redis://host:port[/db], unix:///path.sock, or --data-dir for the embedded store"
             ),
             None => {
-                let dir = self
-                    .data_dir
-                    .clone()
-                    .or_else(|| std::env::var_os("TRIDENT_DATA").map(PathBuf::from))
-                    .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+                let dir = self.data_dir();
                 Ok(Box::new(SqliteStore::open(&dir).with_context(|| {
                     format!("opening the store in {}", dir.display())
                 })?))
@@ -96,6 +122,11 @@ pub struct IngestArgs {
     /// protocol, `<sensor>:<protocol>:<day>:<field>`) instead of the plain ones.
     #[arg(long = "combined-keys", visible_alias = "ck")]
     combined_keys: bool,
+    /// With a Redis store: potiron's key layout to write, `current` (its 2019
+    /// `parse_pcap_files.py`) or `legacy` (its ≤ 2018 importer, read by its CSV exporters,
+    /// bokeh and parallel-coordinate scripts).
+    #[arg(long, value_enum, default_value_t = RedisLayoutArg::Current)]
+    redis_layout: RedisLayoutArg,
     /// Also keep TCP ISN samples (time, ports, seq, ack of every TCP packet) for `trident
     /// isn`; embedded store only (one row per TCP packet, so off by default).
     #[arg(long)]
@@ -103,6 +134,12 @@ pub struct IngestArgs {
     /// Re-ingest files already ingested, first removing their earlier contribution.
     #[arg(long)]
     force: bool,
+    /// Embedded store: do not keep the captures' flows (hosts and traffic are still kept).
+    #[arg(long)]
+    no_flows: bool,
+    /// Embedded store: do not keep the captures' hosts nor classify them.
+    #[arg(long)]
+    no_hosts: bool,
     /// Reader threads (default: one per core).
     #[arg(long, short = 'j')]
     jobs: Option<usize>,
@@ -112,11 +149,13 @@ pub struct IngestArgs {
 }
 
 /// One file read by a worker.
-type ReadResult = (
-    PathBuf,
-    f64,
-    Result<(FileMeta, FileAgg, Option<IndexError>), IndexError>,
-);
+type ReadResult = (PathBuf, f64, Result<CaptureRead, IndexError>);
+
+/// Where ingest writes: the embedded store gets the records too.
+enum Target {
+    Embedded(SqliteStore),
+    Other(Box<dyn Store>),
+}
 
 /// Files read ahead of the writer per reader thread (bounds memory).
 const READ_AHEAD: usize = 1;
@@ -147,7 +186,39 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
         eprintln!("trident ingest: --combined-keys applies to a Redis store (--store redis://...)");
         return Ok(EXIT_USAGE);
     }
-    let mut store = args.store.open_for_ingest(Some(args.combined_keys))?;
+    if (args.no_flows || args.no_hosts) && args.store.is_redis() {
+        eprintln!(
+            "trident ingest: --no-flows/--no-hosts apply to the embedded store (Redis keeps only counts)"
+        );
+        return Ok(EXIT_USAGE);
+    }
+    let mut target = if args.store.is_redis() {
+        Target::Other(args.store.open_for_ingest(
+            Some(args.combined_keys),
+            Some(match args.redis_layout {
+                RedisLayoutArg::Current => RedisLayout::Current,
+                RedisLayoutArg::Legacy => RedisLayout::Legacy,
+            }),
+        )?)
+    } else {
+        let dir = args.store.data_dir();
+        Target::Embedded(
+            SqliteStore::open(&dir)
+                .with_context(|| format!("opening the store in {}", dir.display()))?,
+        )
+    };
+    let records = match &target {
+        Target::Embedded(_) => {
+            let mut r = if args.no_hosts {
+                RecordOptions::traffic_only()
+            } else {
+                RecordOptions::all().context("loading the built-in model")?
+            };
+            r.flows = !args.no_flows;
+            Some(r)
+        }
+        Target::Other(_) => None,
+    };
     let opts = AggOptions {
         // potiron's layout counts TCP sequence numbers; the embedded store does not keep them.
         per_packet_fields: args.store.is_redis(),
@@ -167,11 +238,11 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
     std::thread::scope(|s| -> Result<()> {
         for _ in 0..jobs {
             let tx = tx.clone();
-            let (files, next) = (&files, &next);
+            let (files, next, records) = (&files, &next, &records);
             s.spawn(move || {
                 while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let t = Instant::now();
-                    let r = read_capture(path, sensor, opts);
+                    let r = read_capture_with(path, sensor, opts, records.clone(), None);
                     if tx
                         .send((path.clone(), t.elapsed().as_secs_f64(), r))
                         .is_err()
@@ -184,7 +255,12 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
         drop(tx);
         for (path, read_secs, r) in rx {
             progress.inc(1);
-            let (meta, agg, damage) = match r {
+            let CaptureRead {
+                meta,
+                agg,
+                records: recs,
+                damage,
+            } = match r {
                 Ok(x) => x,
                 Err(IndexError::Capture { source, .. })
                     if !args.paths.contains(&path)
@@ -219,18 +295,34 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
             packets += agg.packets;
             bytes += meta.size;
             let write_started = Instant::now();
-            let outcome = store
-                .ingest(&meta, &agg, args.force)
-                .with_context(|| format!("ingesting {}", meta.path))?;
+            let outcome = match &mut target {
+                Target::Embedded(store) => {
+                    store.ingest_with_records(&meta, &agg, recs.as_ref(), args.force)
+                }
+                Target::Other(store) => store.ingest(&meta, &agg, args.force),
+            }
+            .with_context(|| format!("ingesting {}", meta.path))?;
+            let extra = recs.as_ref().map_or_else(String::new, |r| {
+                let mut s = format!(
+                    ", {} flows, {} hosts, {} predictions",
+                    r.flows.len(),
+                    r.hosts.len(),
+                    r.predictions.len()
+                );
+                if let Some(e) = &r.classify_error {
+                    s.push_str(&format!(" (not classified: {e})"));
+                }
+                s
+            });
             let write_secs = write_started.elapsed().as_secs_f64();
             let what = match outcome {
                 IngestOutcome::Ingested { rows } => {
                     ingested += 1;
-                    format!("ingested, {rows} counts")
+                    format!("ingested, {rows} counts{extra}")
                 }
                 IngestOutcome::Replaced { rows } => {
                     ingested += 1;
-                    format!("re-ingested (--force), {rows} counts")
+                    format!("re-ingested (--force), {rows} counts{extra}")
                 }
                 IngestOutcome::Skipped => {
                     skipped += 1;

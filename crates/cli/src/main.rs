@@ -3,6 +3,8 @@
 
 mod capture_cmd;
 mod classify_cmd;
+mod consume_cmd;
+mod dataset_cmd;
 mod decode_cmd;
 mod flows_cmd;
 mod hosts_cmd;
@@ -10,6 +12,8 @@ mod ingest_cmd;
 mod inputs;
 mod output;
 mod query_cmd;
+mod sdn_cmd;
+mod serve_cmd;
 mod train_cmd;
 
 use std::process::ExitCode;
@@ -56,6 +60,10 @@ enum Command {
     Train(train_cmd::TrainArgs),
     /// Score a model on labelled captures: accuracy, F1, per class, confusion matrix.
     Eval(train_cmd::EvalArgs),
+    /// Read records from a broker (Redis Streams, RabbitMQ, AntiNex) into the record store or a dataset.
+    Consume(consume_cmd::ConsumeArgs),
+    /// Write an AntiNex-compatible CSV dataset from captures or AntiNex JSON archives.
+    Dataset(dataset_cmd::DatasetArgs),
     /// Index captures: per sensor/day/field value counts, embedded (SQLite) or Redis (potiron layout).
     Ingest(ingest_cmd::IngestArgs),
     /// Top values of a field for a day or month, from the index.
@@ -64,6 +72,12 @@ enum Command {
     Series(query_cmd::SeriesArgs),
     /// TCP ISN samples of a day (time, ports, seq, ack), from the index (ingest --isn).
     Isn(query_cmd::IsnArgs),
+    /// potiron's parallel-coordinates table: each day's top values of a month, counted per day.
+    Parallel(query_cmd::ParallelArgs),
+    /// Serve the REST API, the dashboard and Prometheus metrics over the index (--ingest captures first).
+    Serve(serve_cmd::ServeArgs),
+    /// Poseidon on Faucet: learn endpoints from Faucet events, mirror, capture, classify (run, show, ignore, ...).
+    Sdn(sdn_cmd::SdnArgs),
 }
 
 fn main() -> ExitCode {
@@ -76,10 +90,15 @@ fn main() -> ExitCode {
         Command::Capture(args) => capture_cmd::run(&args),
         Command::Train(args) => train_cmd::run_train(&args),
         Command::Eval(args) => train_cmd::run_eval(&args),
+        Command::Consume(args) => consume_cmd::run(&args),
+        Command::Dataset(args) => dataset_cmd::run(&args),
         Command::Ingest(args) => ingest_cmd::run(&args),
         Command::Top(args) => query_cmd::run_top(&args),
         Command::Series(args) => query_cmd::run_series(&args),
         Command::Isn(args) => query_cmd::run_isn(&args),
+        Command::Parallel(args) => query_cmd::run_parallel(&args),
+        Command::Serve(args) => serve_cmd::run(&args),
+        Command::Sdn(args) => sdn_cmd::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

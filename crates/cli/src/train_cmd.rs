@@ -4,13 +4,28 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use clap::Args;
+use clap::{Args, ValueEnum};
 use trident_classify::Model;
+use trident_classify::calibration::expected_calibration_error;
 use trident_classify::eval::{EvalReport, predict_samples};
 use trident_classify::networkml::{FEATURE_SCHEMA, feature_names};
 use trident_classify::train::{
-    Collected, DEFAULT_FOLDS, DEFAULT_SEED, Labels, TrainOptions, collect_samples, train,
+    Collected, DEFAULT_FOLDS, DEFAULT_SEED, ECE_BINS, Family, Labels, TrainOptions,
+    collect_samples, family_grid, train,
 };
+
+/// Model families `trident train --model` can restrict the grid to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelFamily {
+    /// Every family of the grid; the best by cross-validated weighted F1 wins.
+    All,
+    /// Random forests (100 and 300 trees).
+    Forest,
+    /// Softmax regression (an MLP without hidden layers).
+    Softmax,
+    /// Multi-layer perceptrons with ReLU hidden layers (networkML's family).
+    Mlp,
+}
 
 use crate::EXIT_OK;
 
@@ -49,6 +64,9 @@ pub struct TrainArgs {
     /// The model's name.
     #[arg(long, default_value = "trident-trained")]
     name: String,
+    /// Restrict the grid to one model family.
+    #[arg(long, value_enum, default_value_t = ModelFamily::All)]
+    model: ModelFamily,
     /// Write the chosen model's cross-validation report (scores, confusion matrix, every
     /// out-of-fold prediction, and the grid's scores) as JSON.
     #[arg(long, value_name = "FILE")]
@@ -104,16 +122,39 @@ pub fn run_train(args: &TrainArgs) -> Result<u8> {
         repeats: args.repeats,
         seed: args.seed,
         name: args.name.clone(),
+        grid: family_grid(match args.model {
+            ModelFamily::All => None,
+            ModelFamily::Forest => Some(Family::Forest),
+            ModelFamily::Softmax => Some(Family::Softmax),
+            ModelFamily::Mlp => Some(Family::Mlp),
+        }),
         ..TrainOptions::default()
     };
     let outcome = train(&collected.samples, &options)?;
     for (i, s) in outcome.scores.iter().enumerate() {
         let mark = if i == outcome.chosen { "*" } else { " " };
         eprintln!(
-            "{mark} {:<32} cv weighted F1 {:.4}  accuracy {:.4}",
-            s.description, s.weighted_f1, s.accuracy
+            "{mark} {:<36} cv weighted F1 {:.4}  accuracy {:.4}  ECE {:.4}",
+            s.description, s.weighted_f1, s.accuracy, s.ece
         );
     }
+    if let Some(c) = &outcome.model.calibration {
+        eprintln!(
+            "calibration: temperature {:.3} fitted on {} held-out predictions; expected \
+             calibration error {:.4} before, {:.4} after (cross-fitted); NLL {:.4} -> {:.4}",
+            c.temperature, c.samples, c.ece_before, c.ece_after, c.nll_before, c.nll_after
+        );
+    }
+    let n = &outcome.novelty;
+    eprintln!(
+        "novelty: threshold {:.2} (the {} quantile of {} held-out nearest-training-host \
+         distances); {} held-out hosts have a feature beyond {} standard deviations",
+        n.threshold,
+        n.quantile,
+        n.held_out,
+        n.held_out_beyond_max_z,
+        trident_classify::hosts::DEFAULT_MAX_ABS_Z
+    );
     print!("{}", outcome.cv_report.to_text());
     print!("{}", confusions_text(&outcome.cv_report));
     std::fs::write(&args.out, outcome.model.to_json())
@@ -147,8 +188,44 @@ pub fn run_eval(args: &EvalArgs) -> Result<u8> {
     let report = EvalReport::new(&truth, &predicted);
     print!("{}", report.to_text());
     print!("{}", confusions_text(&report));
+    // Calibration on these samples: raw probabilities and, if the model has a temperature,
+    // the calibrated ones `trident classify` reports.
+    let class_of = |role: &str| {
+        model
+            .classes()
+            .iter()
+            .position(|c| c == role)
+            .unwrap_or(usize::MAX)
+    };
+    let truth_idx: Vec<usize> = truth.iter().map(|t| class_of(t)).collect();
+    let raw: Vec<Vec<f64>> = collected
+        .samples
+        .iter()
+        .map(|s| model.predict_proba(&s.features).unwrap_or_default())
+        .collect();
+    let calibrated: Vec<Vec<f64>> = collected
+        .samples
+        .iter()
+        .map(|s| model.predict_calibrated(&s.features).unwrap_or_default())
+        .collect();
+    let ece_raw = expected_calibration_error(&raw, &truth_idx, ECE_BINS);
+    let ece_calibrated = expected_calibration_error(&calibrated, &truth_idx, ECE_BINS);
+    println!(
+        "expected calibration error: {ece_raw:.4} raw, {ece_calibrated:.4} calibrated{}",
+        model
+            .file()
+            .calibration
+            .as_ref()
+            .map(|c| format!(" (temperature {:.3})", c.temperature))
+            .unwrap_or_else(|| " (the model has no temperature)".to_owned())
+    );
     if let Some(path) = &args.json {
-        let json = serde_json::to_string_pretty(&report)?;
+        let mut value = serde_json::to_value(&report)?;
+        if let Some(map) = value.as_object_mut() {
+            map.insert("ece_raw".into(), ece_raw.into());
+            map.insert("ece_calibrated".into(), ece_calibrated.into());
+        }
+        let json = serde_json::to_string_pretty(&value)?;
         std::fs::write(path, json + "\n")
             .with_context(|| format!("cannot write {}", path.display()))?;
     }

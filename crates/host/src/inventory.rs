@@ -1,8 +1,9 @@
 //! The fold: flows into per-endpoint accumulators, accumulators into host records.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use trident_decode::{AppHint, Packet, app::Dhcpv6Hint};
 use trident_flow::{FlowRecord, TcpFingerprint};
 use trident_types::{MacAddr, Timestamp};
 
@@ -136,6 +137,66 @@ struct DhcpAccum {
     addrs: BTreeSet<Ipv4Addr>,
 }
 
+/// What a MAC said outside IP flows: ARP claims and DHCPv6.
+#[derive(Debug, Default)]
+struct LinkAccum {
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    /// IPv4 addresses it claimed as ARP sender.
+    arp_ips: BTreeSet<Ipv4Addr>,
+    duid: Option<(Timestamp, String)>,
+    fqdn: Option<(Timestamp, String)>,
+    vendor_class: Option<(Timestamp, String)>,
+    fingerprint: Option<(Timestamp, String)>,
+    /// Addresses a DHCPv6 server assigned it (REPLY).
+    v6_addrs: BTreeSet<Ipv6Addr>,
+}
+
+impl LinkAccum {
+    fn seen(&mut self, ts: Timestamp) {
+        self.first = Some(self.first.map_or(ts, |t| t.min(ts)));
+        self.last = Some(self.last.map_or(ts, |t| t.max(ts)));
+    }
+}
+
+/// DHCPv6 message types a client sends (RFC 8415 §7.3): SOLICIT, REQUEST, CONFIRM, RENEW,
+/// REBIND, RELEASE, DECLINE, INFORMATION-REQUEST.
+const DHCPV6_CLIENT_MESSAGES: [u8; 8] = [1, 3, 4, 5, 6, 8, 9, 11];
+/// DHCPv6 message types a server sends to a client: ADVERTISE, REPLY, RECONFIGURE.
+const DHCPV6_SERVER_MESSAGES: [u8; 3] = [2, 7, 10];
+/// DHCPv6 REPLY: its IA addresses are the client's.
+const DHCPV6_REPLY: u8 = 7;
+/// ARP hardware type of Ethernet, as DUID-LL/LLT carry it.
+const HWTYPE_ETHERNET: u16 = 1;
+
+/// The Ethernet address inside a DUID-LLT (type 1) or DUID-LL (type 3), from its hex form.
+fn duid_mac(duid_hex: &str) -> Option<MacAddr> {
+    let bytes: Vec<u8> = (0..duid_hex.len() / 2)
+        .map(|i| {
+            duid_hex
+                .get(2 * i..2 * i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<_>>()?;
+    let (head, rest) = bytes.split_at_checked(4)?;
+    let kind = u16::from_be_bytes([*head.first()?, *head.get(1)?]);
+    let hwtype = u16::from_be_bytes([*head.get(2)?, *head.get(3)?]);
+    let addr = match kind {
+        1 => rest.get(4..)?,
+        3 => rest,
+        _ => return None,
+    };
+    if hwtype != HWTYPE_ETHERNET || addr.len() != 6 {
+        return None;
+    }
+    MacAddr::from_slice(addr)
+}
+
+/// A MAC that can name a host: unicast and not all zeros.
+fn host_mac(mac: MacAddr) -> bool {
+    !mac.is_multicast() && mac != MacAddr::default()
+}
+
 /// Counters of one inventory.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct InventoryStats {
@@ -150,6 +211,7 @@ pub struct InventoryStats {
 pub struct HostInventory {
     endpoints: HashMap<(Option<MacAddr>, IpAddr), Accum>,
     dhcp: BTreeMap<MacAddr, DhcpAccum>,
+    link: BTreeMap<MacAddr, LinkAccum>,
     stats: InventoryStats,
 }
 
@@ -208,6 +270,83 @@ impl HostInventory {
             return None;
         }
         Some(self.endpoints.entry(key).or_default())
+    }
+
+    /// Folds in what a packet says outside IP flows: the MAC and IPv4 address an ARP
+    /// sender claims, and a DHCPv6 client's DUID, FQDN, vendor class, option request list
+    /// and assigned addresses. Call it for every packet (it looks at two fields of packets
+    /// that are neither). A MAC seen only this way still becomes a host
+    /// ([`HostRecord::link_only`]).
+    ///
+    /// DHCPv6 messages are attributed to the client: the Ethernet source of a client
+    /// message, the Ethernet destination of a server's; for relayed messages (the relay's
+    /// MAC is not the client's), the Ethernet address inside a DUID-LL/LLT, if any.
+    pub fn add_packet(&mut self, ts: Timestamp, packet: &Packet<'_>) {
+        if let Some(arp) = &packet.arp {
+            if host_mac(arp.sender_mac) {
+                if let Some(e) = self.link_entry(arp.sender_mac) {
+                    e.seen(ts);
+                    if unicast_ip(IpAddr::V4(arp.sender_ip)) {
+                        add_capped(&mut e.arp_ips, arp.sender_ip, MAX_ADDRS_PER_HOST);
+                    }
+                }
+            }
+            return;
+        }
+        let Some(AppHint::Dhcpv6(d)) = packet.app.as_deref() else {
+            return;
+        };
+        self.add_dhcpv6(ts, packet, d);
+    }
+
+    fn link_entry(&mut self, mac: MacAddr) -> Option<&mut LinkAccum> {
+        if !self.link.contains_key(&mac) && self.link.len() >= MAX_ENDPOINTS {
+            self.stats.endpoints_dropped += 1;
+            return None;
+        }
+        Some(self.link.entry(mac).or_default())
+    }
+
+    fn add_dhcpv6(&mut self, ts: Timestamp, packet: &Packet<'_>, d: &Dhcpv6Hint) {
+        let client = DHCPV6_CLIENT_MESSAGES.contains(&d.message_type);
+        let server = DHCPV6_SERVER_MESSAGES.contains(&d.message_type);
+        let mac = if d.relayed {
+            d.client_duid.as_deref().and_then(duid_mac)
+        } else if client {
+            packet.eth.map(|e| e.src)
+        } else if server {
+            packet.eth.map(|e| e.dst)
+        } else {
+            None
+        };
+        let Some(mac) = mac.filter(|m| host_mac(*m)) else {
+            return;
+        };
+        let Some(e) = self.link_entry(mac) else {
+            return;
+        };
+        e.seen(ts);
+        earliest(&mut e.duid, ts, d.client_duid.as_deref());
+        if client {
+            earliest(&mut e.fqdn, ts, d.fqdn.as_deref().filter(|f| !f.is_empty()));
+            earliest(&mut e.vendor_class, ts, d.vendor_class.as_deref());
+            if !d.option_request.is_empty() {
+                let fp = d
+                    .option_request
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",");
+                earliest(&mut e.fingerprint, ts, Some(&fp));
+            }
+        }
+        if d.message_type == DHCPV6_REPLY {
+            for a in &d.addresses {
+                if unicast_ip(IpAddr::V6(*a)) {
+                    add_capped(&mut e.v6_addrs, *a, MAX_ADDRS_PER_HOST);
+                }
+            }
+        }
     }
 
     /// Folds one flow in.
@@ -315,6 +454,7 @@ impl HostInventory {
         }
         let shared = shared_networks(&by_mac);
         let mut dhcp = self.dhcp;
+        let mut link = self.link;
         let mut hosts = Vec::new();
         let mut ip_only = Vec::new();
         for (mac, mut entries) in by_mac {
@@ -322,7 +462,7 @@ impl HostInventory {
             let Some(mac) = mac else {
                 // No link layer: one host per address.
                 for (ip, acc) in entries {
-                    ip_only.push(build(None, None, false, &[(ip, acc)], None));
+                    ip_only.push(build(None, None, false, &[(ip, acc)], None, None));
                 }
                 continue;
             };
@@ -333,13 +473,25 @@ impl HostInventory {
                 .into_iter()
                 .partition(|(ip, _)| !router || !foreign.contains(ip));
             for (ip, acc) in behind {
-                ip_only.push(build(None, Some(mac), false, &[(ip, acc)], None));
+                ip_only.push(build(None, Some(mac), false, &[(ip, acc)], None, None));
             }
-            hosts.push(build(Some(mac), None, router, &own, dhcp.remove(&mac)));
+            hosts.push(build(
+                Some(mac),
+                None,
+                router,
+                &own,
+                dhcp.remove(&mac),
+                link.remove(&mac),
+            ));
         }
-        // Clients seen only in DHCP (broadcasts from 0.0.0.0, no other traffic).
+        // Clients seen only in DHCP (broadcasts from 0.0.0.0, no other traffic), ARP or
+        // DHCPv6.
         for (mac, d) in dhcp {
-            hosts.push(build(Some(mac), None, false, &[], Some(d)));
+            let l = link.remove(&mac);
+            hosts.push(build(Some(mac), None, false, &[], Some(d), l));
+        }
+        for (mac, l) in link {
+            hosts.push(build(Some(mac), None, false, &[], None, Some(l)));
         }
         hosts.sort_by_key(|h| h.mac);
         ip_only.sort_by_key(|h| h.ip);
@@ -388,6 +540,7 @@ fn build(
     router: bool,
     entries: &[(IpAddr, Accum)],
     dhcp: Option<DhcpAccum>,
+    link: Option<LinkAccum>,
 ) -> HostRecord {
     let mut acc = Accum::default();
     for (_, a) in entries {
@@ -420,6 +573,23 @@ fn build(
             d.fingerprint.map(|v| v.1),
         );
     }
+    let mut v6_fields = (None, None, None, None);
+    if let Some(l) = link {
+        for a in l.arp_ips {
+            add_capped(&mut ipv4, a, MAX_ADDRS_PER_HOST);
+        }
+        for a in l.v6_addrs {
+            add_capped(&mut ipv6, a, MAX_ADDRS_PER_HOST);
+        }
+        first = first.min(l.first).or(first).or(l.first);
+        last = last.max(l.last);
+        v6_fields = (
+            l.duid.map(|v| v.1),
+            l.fqdn.map(|v| v.1),
+            l.vendor_class.map(|v| v.1),
+            l.fingerprint.map(|v| v.1),
+        );
+    }
     // OS: the most frequent SYN, else the most frequent SYN/ACK (ties: smallest text).
     let pick = |m: &BTreeMap<String, (u64, TcpFingerprint)>| {
         m.iter()
@@ -439,6 +609,7 @@ fn build(
             ip
         } else {
             ip.or(ipv4.first().map(|a| IpAddr::V4(*a)))
+                .or(ipv6.first().map(|a| IpAddr::V6(*a)))
         },
         behind_router,
         router,
@@ -451,6 +622,11 @@ fn build(
         dhcp_hostname: dhcp_fields.0,
         dhcp_vendor_class: dhcp_fields.1,
         dhcp_fingerprint: dhcp_fields.2,
+        dhcpv6_duid: v6_fields.0,
+        dhcpv6_fqdn: v6_fields.1,
+        dhcpv6_vendor_class: v6_fields.2,
+        dhcpv6_fingerprint: v6_fields.3,
+        link_only: mac.is_some() && entries.is_empty(),
         mdns_names: acc.mdns.into_iter().collect(),
         ssdp_servers: acc.ssdp_servers.into_iter().collect(),
         ssdp_locations: acc.ssdp_locations.into_iter().collect(),

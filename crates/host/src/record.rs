@@ -92,6 +92,22 @@ pub struct HostRecord {
     /// DHCP option 55 parameter request list (fingerbank's fingerprint).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dhcp_fingerprint: Option<String>,
+    /// DHCPv6 client DUID, lower-case hex (the earliest seen).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dhcpv6_duid: Option<String>,
+    /// DHCPv6 option 39 client FQDN (the earliest seen).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dhcpv6_fqdn: Option<String>,
+    /// DHCPv6 option 16 vendor class: enterprise number and first data string (e.g.
+    /// `311 MSFT 5.0`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dhcpv6_vendor_class: Option<String>,
+    /// DHCPv6 option 6 option request list, decimal, comma-separated (fingerbank's DHCPv6
+    /// fingerprint).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dhcpv6_fingerprint: Option<String>,
+    /// True when the host was seen only in ARP (and DHCP/DHCPv6): no IP flow of its own.
+    pub link_only: bool,
     /// Names it announced over mDNS.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mdns_names: Vec<String>,
@@ -164,6 +180,11 @@ pub const COLUMNS: &[&str] = &[
     "dhcp_hostname",
     "dhcp_vendor_class",
     "dhcp_fingerprint",
+    "dhcpv6_duid",
+    "dhcpv6_fqdn",
+    "dhcpv6_vendor_class",
+    "dhcpv6_fingerprint",
+    "link_only",
     "mdns_names",
     "ssdp_servers",
     "ssdp_locations",

@@ -29,6 +29,18 @@ pub enum IndexError {
     /// The Redis server failed or is unreachable.
     #[error("redis: {0}")]
     Redis(#[from] redis::RedisError),
+    /// The Redis server stayed unreachable (down, restarting, loading) through every retry.
+    #[error("redis at {url}: gave up after {attempts} attempts over {secs:.1} s: {source}")]
+    Unreachable {
+        /// The store URL.
+        url: String,
+        /// Attempts made.
+        attempts: u32,
+        /// Seconds spent retrying.
+        secs: f64,
+        /// The last failure.
+        source: redis::RedisError,
+    },
     /// The store holds data written with other parameters (e.g. another potiron format).
     #[error("incompatible store: {0}")]
     Incompatible(String),

@@ -14,18 +14,20 @@
 #![deny(missing_docs)]
 
 mod agg;
+pub mod annotate;
 mod error;
 pub mod potiron;
 mod read;
+pub mod records;
 mod redis_store;
 mod sqlite;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 pub use agg::{AggOptions, AggRow, Day, Field, FileAgg, IsnSample, NO_PROTOCOL};
 pub use error::IndexError;
 pub use read::{FileMeta, read_capture};
-pub use redis_store::RedisStore;
+pub use redis_store::{RedisLayout, RedisStore};
 pub use sqlite::SqliteStore;
 
 /// The period a query covers.
@@ -35,6 +37,8 @@ pub enum Period {
     Day(Day),
     /// One month, `YYYYMM`.
     Month(u32),
+    /// The days from the first to the second (`YYYYMMDD`, inclusive).
+    Range(Day, Day),
 }
 
 impl Period {
@@ -44,6 +48,7 @@ impl Period {
         match self {
             Period::Day(d) => (d, d),
             Period::Month(m) => (m * 100 + 1, m * 100 + 31),
+            Period::Range(a, b) => (a, b),
         }
     }
 }
@@ -70,6 +75,28 @@ pub struct TopRow {
     pub value: String,
     /// Packets with that value in the period.
     pub count: u64,
+}
+
+/// One ranked value of one IP protocol (potiron's combined keys).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolTopRow {
+    /// The IP protocol as potiron names it in combined keys (`tcp`, `udp`, `icmp`, `#` for
+    /// 99, the number for protocols potiron does not name, `none` for application fields).
+    pub protocol: String,
+    /// The value as potiron writes it.
+    pub value: String,
+    /// Packets with that value and protocol in the period.
+    pub count: u64,
+}
+
+/// potiron's parallel-coordinates table: the union of each day's top values of a month,
+/// with every value's count on every day of the month.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ParallelTable {
+    /// Every day of the month, `YYYYMMDD`, in order.
+    pub days: Vec<Day>,
+    /// (value, count per day, aligned with `days`), by month total descending then value.
+    pub rows: Vec<(String, Vec<u64>)>,
 }
 
 /// What [`Store::ingest`] did with a file.
@@ -129,6 +156,73 @@ pub trait Store {
         period: Period,
     ) -> Result<Vec<(Day, u64)>, IndexError>;
 
+    /// Like [`Store::top`], counted per IP protocol: one row per (protocol, value), ranked
+    /// by count descending, then value, then protocol.
+    ///
+    /// # Errors
+    /// The store failed, or keeps no per-protocol counts (Redis written without combined
+    /// keys).
+    fn top_per_protocol(&mut self, q: &TopQuery<'_>) -> Result<Vec<ProtocolTopRow>, IndexError>;
+
+    /// Like [`Store::series`], per IP protocol: (day, protocol, count), by day then protocol.
+    ///
+    /// # Errors
+    /// As [`Store::top_per_protocol`].
+    fn series_per_protocol(
+        &mut self,
+        field: Field,
+        value: &str,
+        sensor: Option<&str>,
+        period: Period,
+    ) -> Result<Vec<(Day, String, u64)>, IndexError>;
+
+    /// The parallel-coordinates table of a month (`YYYYMM`): the union of each day's top
+    /// `limit` values (skipped values left out), each with its whole-day count on every day
+    /// of the month (potiron's `parallel-coordinate.py`, without its quirk Q33 of summing
+    /// only the protocols in whose top N a value appears).
+    ///
+    /// # Errors
+    /// The store failed.
+    fn parallel(
+        &mut self,
+        field: Field,
+        sensor: Option<&str>,
+        month: u32,
+        limit: usize,
+        skip: &[String],
+    ) -> Result<ParallelTable, IndexError> {
+        let days: Vec<Day> = (1..=days_in_month(month)).map(|d| month * 100 + d).collect();
+        let mut per_day: Vec<HashMap<String, u64>> = Vec::with_capacity(days.len());
+        let mut chosen: BTreeSet<String> = BTreeSet::new();
+        for &d in &days {
+            let all = self.top(&TopQuery {
+                field,
+                sensor,
+                period: Period::Day(d),
+                limit: 0,
+                skip,
+            })?;
+            let cut = if limit == 0 { all.len() } else { limit };
+            chosen.extend(all.iter().take(cut).map(|r| r.value.clone()));
+            per_day.push(all.into_iter().map(|r| (r.value, r.count)).collect());
+        }
+        let mut rows: Vec<(String, Vec<u64>)> = chosen
+            .into_iter()
+            .map(|v| {
+                let counts = per_day
+                    .iter()
+                    .map(|m| m.get(&v).copied().unwrap_or(0))
+                    .collect();
+                (v, counts)
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            let (ta, tb): (u64, u64) = (a.1.iter().sum(), b.1.iter().sum());
+            tb.cmp(&ta).then_with(|| a.0.cmp(&b.0))
+        });
+        Ok(ParallelTable { days, rows })
+    }
+
     /// TCP ISN samples of one day (files ingested with ISN samples), in time order, at most
     /// `limit` (0: all).
     ///
@@ -162,6 +256,57 @@ pub fn rank(sums: HashMap<String, u64>, skip: &[String], limit: usize) -> Vec<To
         rows.truncate(limit);
     }
     rows
+}
+
+/// Like [`rank`] for per-protocol sums keyed by (protocol, value): count descending, then
+/// value, then protocol.
+#[must_use]
+pub fn rank_per_protocol(
+    sums: HashMap<(String, String), u64>,
+    skip: &[String],
+    limit: usize,
+) -> Vec<ProtocolTopRow> {
+    let mut rows: Vec<ProtocolTopRow> = sums
+        .into_iter()
+        .filter(|((_, v), n)| *n > 0 && !skip.iter().any(|s| s == v))
+        .map(|((protocol, value), count)| ProtocolTopRow {
+            protocol,
+            value,
+            count,
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.value.cmp(&b.value))
+            .then_with(|| a.protocol.cmp(&b.protocol))
+    });
+    if limit > 0 {
+        rows.truncate(limit);
+    }
+    rows
+}
+
+/// The name of an IP protocol number in per-protocol answers: potiron's combined-key name
+/// (`tcp`, `#` for 99, the number when potiron has none), `none` for [`NO_PROTOCOL`].
+#[must_use]
+pub fn protocol_label(protocol: i16) -> String {
+    u8::try_from(protocol).map_or_else(
+        |_| "none".to_owned(),
+        |p| potiron::protocol_key_name(p).into_owned(),
+    )
+}
+
+/// Number of days of a month `YYYYMM` (Gregorian).
+#[must_use]
+pub const fn days_in_month(month: u32) -> u32 {
+    let (y, m) = (month / 100, month % 100);
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
 }
 
 /// Parses `YYYY-MM-DD` or `YYYYMMDD` into a [`Day`].
@@ -213,5 +358,10 @@ mod tests {
         assert_eq!(parse_month("2017-07"), Some(201_707));
         assert_eq!(parse_month("2017-00"), None);
         assert_eq!(Period::Month(201_707).bounds(), (20_170_701, 20_170_731));
+        assert_eq!(days_in_month(202_402), 29);
+        assert_eq!(days_in_month(190_002), 28);
+        assert_eq!(days_in_month(201_404), 30);
+        assert_eq!(protocol_label(6), "tcp");
+        assert_eq!(protocol_label(NO_PROTOCOL), "none");
     }
 }

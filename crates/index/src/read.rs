@@ -3,6 +3,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 use trident_capture::{CaptureReader, Input};
@@ -11,6 +12,7 @@ use trident_decode::{DecodeOptions, decode_with};
 use crate::agg::{AggOptions, Day, FileAgg};
 use crate::error::IndexError;
 use crate::potiron::{base_name, file_name_day, sensor_name};
+use crate::records::{RecordOptions, Records, RecordsBuilder};
 
 /// Bytes read per hashing step.
 const HASH_CHUNK: usize = 1 << 20;
@@ -71,23 +73,71 @@ pub fn read_capture(
     sensor: Option<&str>,
     opts: AggOptions,
 ) -> Result<(FileMeta, FileAgg, Option<IndexError>), IndexError> {
+    let r = read_capture_with(path, sensor, opts, None, None)?;
+    Ok((r.meta, r.agg, r.damage))
+}
+
+/// One capture read by [`read_capture_with`].
+#[derive(Debug)]
+pub struct CaptureRead {
+    /// What identifies the file.
+    pub meta: FileMeta,
+    /// Its counts.
+    pub agg: FileAgg,
+    /// Its hosts, flows, traffic and predictions, when asked for.
+    pub records: Option<Records>,
+    /// Where reading stopped early, if the capture is damaged (everything before it is
+    /// counted).
+    pub damage: Option<IndexError>,
+}
+
+/// Frames between two updates of the progress counter.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// [`read_capture`], also building the capture's records ([`crate::records`]) in the same
+/// pass when `records` is given, and storing the byte offset reached (of the capture as
+/// decompressed) into `progress` every few thousand frames and at the end.
+///
+/// # Errors
+/// The file cannot be opened or hashed.
+pub fn read_capture_with(
+    path: &Path,
+    sensor: Option<&str>,
+    opts: AggOptions,
+    records: Option<RecordOptions>,
+    progress: Option<&AtomicU64>,
+) -> Result<CaptureRead, IndexError> {
     let input = Input::File(path.to_owned());
     let mut reader = CaptureReader::open(&input).map_err(|source| IndexError::Capture {
         path: path.to_owned(),
         source,
     })?;
     let name = base_name(&path.to_string_lossy());
-    let (hashed, agg, damage) = std::thread::scope(|s| {
+    let (hashed, agg, recs, damage) = std::thread::scope(|s| {
         let hasher = s.spawn(|| hash_file(path));
         let mut agg = FileAgg::default();
         let mut decode = DecodeOptions::default();
-        decode.app_hints = opts.app_fields;
+        // Hosts need the application hints (names, fingerprints) whatever the counts need.
+        decode.app_hints = opts.app_fields || records.is_some();
+        let mut builder = records.map(|r| RecordsBuilder::new(r, &name));
         let mut damage = None;
+        let mut frames = 0u64;
+        let mut offset = 0u64;
         loop {
             match reader.next_frame() {
                 Ok(Some(frame)) => {
                     let p = decode_with(frame.link_type, frame.data, decode);
                     agg.add(frame.ts, frame.caplen, &p, opts);
+                    if let Some(b) = &mut builder {
+                        b.add(&frame, &p);
+                    }
+                    frames += 1;
+                    offset = frame.offset;
+                    if frames % PROGRESS_EVERY == 0 {
+                        if let Some(pr) = progress {
+                            pr.store(offset, Ordering::Relaxed);
+                        }
+                    }
                 }
                 Ok(None) => break,
                 Err(source) => {
@@ -99,13 +149,17 @@ pub fn read_capture(
                 }
             }
         }
+        if let Some(pr) = progress {
+            pr.store(offset, Ordering::Relaxed);
+        }
+        let recs = builder.map(RecordsBuilder::finish);
         let hashed = hasher.join().unwrap_or_else(|_| {
             Err(IndexError::Io {
                 path: path.to_owned(),
                 source: std::io::Error::other("hashing thread panicked"),
             })
         });
-        (hashed, agg, damage)
+        (hashed, agg, recs, damage)
     });
     let (sha256, size) = hashed?;
     let sensor = sensor
@@ -120,5 +174,10 @@ pub fn read_capture(
         sensor,
         size,
     };
-    Ok((meta, agg, damage))
+    Ok(CaptureRead {
+        meta,
+        agg,
+        records: recs,
+        damage,
+    })
 }

@@ -11,20 +11,28 @@
 //! * `isn(file_id, sensor, day, ts_us, sport, dport, seq, ack)`: TCP ISN samples, one row
 //!   per TCP packet, only for files ingested with ISN samples on.
 //!
+//! * hosts, flows, traffic per minute and role predictions: see [`crate::records`]
+//!   (`flows`, `host_files`, `host_ips`, `hosts`, `traffic`, `predictions`, `file_records`).
+//!
 //! TCP sequence and acknowledgement numbers are not stored here (one distinct value per
 //! packet, no use as a ranking); potiron's Redis layout has them, see [`crate::RedisStore`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use trident_types::Timestamp;
 
 use crate::agg::{Day, Field, FileAgg, IsnSample};
 use crate::error::IndexError;
 use crate::read::FileMeta;
-use crate::{IngestOutcome, Period, Store, TopQuery, TopRow, rank};
+use crate::records::query::{delete_file_records, refresh_hosts, write_records};
+use crate::records::{RECORDS_SCHEMA, Records};
+use crate::{
+    IngestOutcome, Period, ProtocolTopRow, Store, TopQuery, TopRow, protocol_label, rank,
+    rank_per_protocol,
+};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "index.sqlite";
@@ -68,9 +76,10 @@ CREATE INDEX IF NOT EXISTS isn_day ON isn (day, sensor, ts_us);
 CREATE INDEX IF NOT EXISTS isn_file ON isn (file_id);
 ";
 
-/// The embedded SQLite store.
+/// The embedded SQLite store. One connection: `Send`, not `Sync`; open one per thread
+/// (see [`crate::records`] for how a server should use it).
 pub struct SqliteStore {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 impl SqliteStore {
@@ -91,7 +100,69 @@ impl SqliteStore {
         conn.pragma_update(None, "cache_size", CACHE_KIB)?;
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(RECORDS_SCHEMA)?;
         Ok(SqliteStore { conn })
+    }
+
+    /// Opens an existing store for reading only (a server's worker threads: WAL readers
+    /// never block the writer nor each other, and see each ingested file appear whole).
+    ///
+    /// # Errors
+    /// The database does not exist or cannot be opened.
+    pub fn open_read_only(dir: &Path) -> Result<Self, IndexError> {
+        let conn = Connection::open_with_flags(
+            dir.join(DB_FILE),
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        conn.pragma_update(None, "cache_size", CACHE_KIB)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        Ok(SqliteStore { conn })
+    }
+
+    /// Applies one file's counts and, when given, its records (flows, hosts, traffic,
+    /// predictions) in one transaction: see [`Store::ingest`], which is this without
+    /// records.
+    ///
+    /// # Errors
+    /// The store failed; nothing of this file was written.
+    pub fn ingest_with_records(
+        &mut self,
+        meta: &FileMeta,
+        agg: &FileAgg,
+        records: Option<&Records>,
+        force: bool,
+    ) -> Result<IngestOutcome, IndexError> {
+        let tx = self.conn.transaction()?;
+        let old: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM files WHERE sha256 = ?1",
+                [&meta.sha256],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let mut keys = BTreeSet::new();
+        if let Some(id) = old {
+            if !force {
+                return Ok(IngestOutcome::Skipped);
+            }
+            keys = delete_file_records(&tx, id)?;
+            tx.execute("DELETE FROM counts WHERE file_id = ?1", [id])?;
+            tx.execute("DELETE FROM isn WHERE file_id = ?1", [id])?;
+            tx.execute("DELETE FROM files WHERE id = ?1", [id])?;
+        }
+        let (file_id, rows) = write_counts(&tx, meta, agg)?;
+        if let Some(rec) = records {
+            keys.extend(write_records(&tx, file_id, &meta.sensor, rec)?);
+        }
+        refresh_hosts(&tx, &keys)?;
+        tx.commit()?;
+        Ok(if old.is_some() {
+            IngestOutcome::Replaced { rows }
+        } else {
+            IngestOutcome::Ingested { rows }
+        })
     }
 
     /// The ingested files as (name, sha256, sensor, packets), in ingest order.
@@ -131,6 +202,70 @@ fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+/// Writes the `files` row and the counts and ISN samples of one file; returns the file's id
+/// and the number of count rows.
+fn write_counts(
+    tx: &Connection,
+    meta: &FileMeta,
+    agg: &FileAgg,
+) -> Result<(i64, usize), IndexError> {
+    tx.execute(
+        "INSERT INTO files (name, sha256, sensor, size, packets, counted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            meta.name,
+            meta.sha256,
+            meta.sensor,
+            to_i64(meta.size),
+            to_i64(agg.packets),
+            to_i64(agg.counted)
+        ],
+    )?;
+    let file_id = tx.last_insert_rowid();
+    // Rows sorted in index order: inserting into the B-trees in key order keeps the
+    // pages being written in cache (about 3x faster than hash-map order).
+    let mut batch: Vec<(&'static str, Day, i16, String, u64)> = Vec::with_capacity(agg.len());
+    agg.for_each(|day, protocol, field, value, count| {
+        if !field.is_per_packet() {
+            batch.push((field.name(), day, protocol, value.to_owned(), count));
+        }
+    });
+    batch.sort_unstable();
+    {
+        let mut ins = tx.prepare_cached(
+            "INSERT INTO counts (field, day, sensor, file_id, protocol, value, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (field, day, protocol, value, count) in &batch {
+            ins.execute(params![
+                field,
+                day,
+                meta.sensor,
+                file_id,
+                protocol,
+                value,
+                to_i64(*count)
+            ])?;
+        }
+    }
+    if !agg.isn.is_empty() {
+        let mut ins = tx.prepare_cached(
+            "INSERT INTO isn (file_id, sensor, day, ts_us, sport, dport, seq, ack) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        for x in &agg.isn {
+            ins.execute(params![
+                file_id,
+                meta.sensor,
+                day_of_us(x.ts_us),
+                x.ts_us,
+                x.sport,
+                x.dport,
+                x.seq,
+                x.ack
+            ])?;
+        }
+    }
+    Ok((file_id, batch.len()))
+}
+
 impl Store for SqliteStore {
     fn is_ingested(&mut self, meta: &FileMeta) -> Result<bool, IndexError> {
         Ok(self.file_id(&meta.sha256)?.is_some())
@@ -142,83 +277,7 @@ impl Store for SqliteStore {
         agg: &FileAgg,
         force: bool,
     ) -> Result<IngestOutcome, IndexError> {
-        let tx = self.conn.transaction()?;
-        let old: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM files WHERE sha256 = ?1",
-                [&meta.sha256],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(id) = old {
-            if !force {
-                return Ok(IngestOutcome::Skipped);
-            }
-            tx.execute("DELETE FROM counts WHERE file_id = ?1", [id])?;
-            tx.execute("DELETE FROM isn WHERE file_id = ?1", [id])?;
-            tx.execute("DELETE FROM files WHERE id = ?1", [id])?;
-        }
-        tx.execute(
-            "INSERT INTO files (name, sha256, sensor, size, packets, counted) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                meta.name,
-                meta.sha256,
-                meta.sensor,
-                to_i64(meta.size),
-                to_i64(agg.packets),
-                to_i64(agg.counted)
-            ],
-        )?;
-        let file_id = tx.last_insert_rowid();
-        // Rows sorted in index order: inserting into the B-trees in key order keeps the
-        // pages being written in cache (about 3x faster than hash-map order).
-        let mut batch: Vec<(&'static str, Day, i16, String, u64)> = Vec::with_capacity(agg.len());
-        agg.for_each(|day, protocol, field, value, count| {
-            if !field.is_per_packet() {
-                batch.push((field.name(), day, protocol, value.to_owned(), count));
-            }
-        });
-        batch.sort_unstable();
-        {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO counts (field, day, sensor, file_id, protocol, value, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for (field, day, protocol, value, count) in &batch {
-                ins.execute(params![
-                    field,
-                    day,
-                    meta.sensor,
-                    file_id,
-                    protocol,
-                    value,
-                    to_i64(*count)
-                ])?;
-            }
-        }
-        let rows = batch.len();
-        if !agg.isn.is_empty() {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO isn (file_id, sensor, day, ts_us, sport, dport, seq, ack) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            for x in &agg.isn {
-                ins.execute(params![
-                    file_id,
-                    meta.sensor,
-                    day_of_us(x.ts_us),
-                    x.ts_us,
-                    x.sport,
-                    x.dport,
-                    x.seq,
-                    x.ack
-                ])?;
-            }
-        }
-        tx.commit()?;
-        Ok(if old.is_some() {
-            IngestOutcome::Replaced { rows }
-        } else {
-            IngestOutcome::Ingested { rows }
-        })
+        self.ingest_with_records(meta, agg, None, force)
     }
 
     fn top(&mut self, q: &TopQuery<'_>) -> Result<Vec<TopRow>, IndexError> {
@@ -257,6 +316,53 @@ impl Store for SqliteStore {
                 Ok((r.get(0)?, u64::try_from(n).unwrap_or(0)))
             })?
             .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn top_per_protocol(&mut self, q: &TopQuery<'_>) -> Result<Vec<ProtocolTopRow>, IndexError> {
+        let (from, to) = q.period.bounds();
+        let mut st = self.conn.prepare_cached(
+            "SELECT protocol, value, SUM(count) FROM counts
+             WHERE field = ?1 AND day BETWEEN ?2 AND ?3 AND (?4 IS NULL OR sensor = ?4)
+             GROUP BY protocol, value",
+        )?;
+        let mut sums: HashMap<(String, String), u64> = HashMap::new();
+        let mut rows = st.query(params![q.field.name(), from, to, q.sensor])?;
+        while let Some(r) = rows.next()? {
+            let n: i64 = r.get(2)?;
+            *sums
+                .entry((protocol_label(r.get(0)?), r.get(1)?))
+                .or_insert(0) += u64::try_from(n).unwrap_or(0);
+        }
+        Ok(rank_per_protocol(sums, q.skip, q.limit))
+    }
+
+    fn series_per_protocol(
+        &mut self,
+        field: Field,
+        value: &str,
+        sensor: Option<&str>,
+        period: Period,
+    ) -> Result<Vec<(Day, String, u64)>, IndexError> {
+        let (from, to) = period.bounds();
+        let mut st = self.conn.prepare_cached(
+            "SELECT day, protocol, SUM(count) FROM counts
+             WHERE field = ?1 AND value = ?2 AND day BETWEEN ?3 AND ?4
+               AND (?5 IS NULL OR sensor = ?5)
+             GROUP BY day, protocol",
+        )?;
+        let mut rows = st
+            .query_map(params![field.name(), value, from, to, sensor], |r| {
+                let n: i64 = r.get(2)?;
+                Ok((
+                    r.get::<_, Day>(0)?,
+                    protocol_label(r.get(1)?),
+                    u64::try_from(n).unwrap_or(0),
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.retain(|r| r.2 > 0);
+        rows.sort();
         Ok(rows)
     }
 

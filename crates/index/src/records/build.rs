@@ -1,0 +1,342 @@
+//! Building one capture's records during the ingest pass: flows, hosts, the per-minute
+//! traffic histogram and each host's role prediction.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use trident_capture::RawFrame;
+use trident_classify::Model;
+use trident_classify::hosts::{HostOptions, HostSelector, HostVerdict, classify_hosts};
+use trident_classify::networkml::{FieldExtractor, PacketRow, PacketTable};
+use trident_decode::Packet;
+use trident_flow::{FlowConfig, FlowRecord, FlowTable};
+use trident_host::{HostInventory, HostRecord};
+use trident_types::Timestamp;
+
+use super::{Prediction, RoleProb, UNKNOWN_ROLE};
+
+/// Packets kept for classification per capture. A packet row takes about 100 bytes, so a
+/// capture's classification holds at most about 400 MB; hosts of a longer capture are
+/// classified on its first packets (the count is in [`Records::classified_packets`]).
+pub const MAX_CLASSIFY_PACKETS: usize = 4_000_000;
+
+/// What ingest builds besides the counts.
+#[derive(Clone)]
+pub struct RecordOptions {
+    /// Keep the capture's flows.
+    pub flows: bool,
+    /// Keep the capture's host inventory.
+    pub hosts: bool,
+    /// Classify the hosts with this model (trident's default mode); `None`: no predictions.
+    pub model: Option<Arc<Model>>,
+    /// How flows are cut (`trident flows`' defaults unless changed).
+    pub flow_config: FlowConfig,
+}
+
+impl std::fmt::Debug for RecordOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordOptions")
+            .field("flows", &self.flows)
+            .field("hosts", &self.hosts)
+            .field("model", &self.model.as_ref().map(|m| model_name(m)))
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordOptions {
+    /// Everything on: flows, hosts, and predictions with networkML 0.6.19's model.
+    ///
+    /// # Errors
+    /// The built-in model failed to load (a build defect).
+    pub fn all() -> Result<Self, trident_classify::ClassifyError> {
+        Ok(RecordOptions {
+            flows: true,
+            hosts: true,
+            model: Some(Arc::new(Model::networkml_0_6_19()?)),
+            flow_config: FlowConfig::default(),
+        })
+    }
+
+    /// Only the traffic histogram.
+    #[must_use]
+    pub fn traffic_only() -> Self {
+        RecordOptions {
+            flows: false,
+            hosts: false,
+            model: None,
+            flow_config: FlowConfig::default(),
+        }
+    }
+
+    fn needs_flows(&self) -> bool {
+        self.flows || self.hosts
+    }
+}
+
+/// One capture's records, ready for [`crate::SqliteStore::ingest_with_records`].
+#[derive(Debug, Clone, Default)]
+pub struct Records {
+    /// Flows, in the order they ended (empty unless [`RecordOptions::flows`]).
+    pub flows: Vec<FlowRecord>,
+    /// Hosts (empty unless [`RecordOptions::hosts`]).
+    pub hosts: Vec<HostRecord>,
+    /// Packets and wire bytes per minute, in time order.
+    pub traffic: Vec<MinuteTraffic>,
+    /// One prediction per unicast MAC that sent or received Ethernet frames.
+    pub predictions: Vec<Prediction>,
+    /// Packets the predictions rest on (at most [`MAX_CLASSIFY_PACKETS`]).
+    pub classified_packets: u64,
+    /// Why classification gave no prediction, if it failed for the whole capture.
+    pub classify_error: Option<String>,
+}
+
+/// One minute of a capture's traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinuteTraffic {
+    /// Start of the minute, seconds since the epoch.
+    pub minute: i64,
+    /// Packets.
+    pub packets: u64,
+    /// Wire bytes.
+    pub bytes: u64,
+    /// First packet in the minute.
+    pub first: Timestamp,
+    /// Last packet in the minute.
+    pub last: Timestamp,
+}
+
+/// Folds packets into [`Records`]; one per capture.
+pub struct RecordsBuilder {
+    opts: RecordOptions,
+    table: Option<FlowTable>,
+    ended: Vec<FlowRecord>,
+    flows: Vec<FlowRecord>,
+    inventory: Option<HostInventory>,
+    minutes: BTreeMap<i64, MinuteTraffic>,
+    extractor: Option<FieldExtractor>,
+    rows: Vec<PacketRow>,
+    source_name: String,
+}
+
+/// The name a prediction records for a model: its name and file version.
+#[must_use]
+pub fn model_name(model: &Model) -> String {
+    let f = model.file();
+    format!("{} v{}", f.name, f.version)
+}
+
+/// The key of a host: its MAC, or its main IP when it has none.
+#[must_use]
+pub fn host_key(h: &HostRecord) -> Option<String> {
+    h.mac
+        .map(|m| m.to_string())
+        .or_else(|| h.ip.map(|ip| ip.to_string()))
+}
+
+/// Turns a verdict of `trident_classify::hosts` into a stored [`Prediction`] for `host`.
+#[must_use]
+pub fn prediction_of(model: &Model, v: &HostVerdict, ts: Timestamp) -> Prediction {
+    let top: Vec<RoleProb> = v
+        .top
+        .iter()
+        .map(|(role, probability)| RoleProb {
+            role: role.clone(),
+            probability: *probability,
+        })
+        .collect();
+    Prediction {
+        ts,
+        model: model_name(model),
+        host: v.mac.to_string(),
+        confidence: top.first().map_or(0.0, |t| t.probability),
+        top,
+        role: if v.unknown_reason.is_some() {
+            UNKNOWN_ROLE.to_owned()
+        } else {
+            v.role.clone()
+        },
+        reason: v.unknown_reason.as_ref().map(ToString::to_string),
+        capture: None,
+    }
+}
+
+/// Classifies the hosts of one capture file on demand (trident's default mode), as ingest
+/// does: one prediction per unicast MAC, stamped with the host's last packet time. With
+/// `mac`, only that host. Store them with [`crate::SqliteStore::add_prediction`].
+///
+/// # Errors
+/// The capture cannot be read, has no unicast host, or `mac` is not in it.
+pub fn classify_capture(
+    path: &std::path::Path,
+    model: &Model,
+    mac: Option<trident_types::MacAddr>,
+) -> Result<Vec<Prediction>, crate::IndexError> {
+    let input = trident_capture::Input::File(path.to_owned());
+    let mut reader = trident_capture::CaptureReader::open(&input).map_err(|source| {
+        crate::IndexError::Capture {
+            path: path.to_owned(),
+            source,
+        }
+    })?;
+    let options = trident_classify::networkml::NetworkMlOptions {
+        ip_flags: HostOptions::default().ip_flags,
+        strict: false,
+    };
+    let classify_err =
+        |e: trident_classify::ClassifyError| crate::IndexError::Unsupported(e.to_string());
+    let table =
+        trident_classify::networkml::read_capture(&mut reader, options).map_err(classify_err)?;
+    let selector = HostSelector {
+        macs: mac.into_iter().collect(),
+        ips: Vec::new(),
+    };
+    let verdicts =
+        classify_hosts(&table, model, &HostOptions::default(), &selector).map_err(classify_err)?;
+    Ok(verdicts
+        .iter()
+        .map(|v| prediction_of(model, v, verdict_ts(v.timestamp)))
+        .collect())
+}
+
+/// A verdict's time (seconds as a float) as a [`Timestamp`], to the microsecond.
+fn verdict_ts(secs: f64) -> Timestamp {
+    let whole = secs.floor();
+    // Rounded to the microsecond: the float carries no more.
+    let micros = ((secs - whole) * 1e6).round().clamp(0.0, 999_999.0);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Timestamp::from_secs_nanos(whole as i64, (micros as u32) * 1000)
+}
+
+impl RecordsBuilder {
+    /// A builder for one capture named `source_name`.
+    #[must_use]
+    pub fn new(opts: RecordOptions, source_name: &str) -> Self {
+        RecordsBuilder {
+            table: opts.needs_flows().then(|| FlowTable::new(opts.flow_config)),
+            inventory: opts.hosts.then(HostInventory::new),
+            extractor: (opts.hosts && opts.model.is_some()).then(FieldExtractor::new),
+            opts,
+            ended: Vec::new(),
+            flows: Vec::new(),
+            minutes: BTreeMap::new(),
+            rows: Vec::new(),
+            source_name: source_name.to_owned(),
+        }
+    }
+
+    /// Folds one frame and its decoded packet in.
+    pub fn add(&mut self, frame: &RawFrame<'_>, packet: &Packet<'_>) {
+        let minute = frame.ts.secs().div_euclid(i64::from(super::BUCKET_SECONDS))
+            * i64::from(super::BUCKET_SECONDS);
+        let m = self.minutes.entry(minute).or_insert(MinuteTraffic {
+            minute,
+            packets: 0,
+            bytes: 0,
+            first: frame.ts,
+            last: frame.ts,
+        });
+        m.packets += 1;
+        m.bytes += u64::from(frame.origlen);
+        m.first = m.first.min(frame.ts);
+        m.last = m.last.max(frame.ts);
+        if let Some(table) = &mut self.table {
+            table.process(frame.ts, frame.origlen, packet, &mut self.ended);
+            self.drain();
+        }
+        if let Some(ex) = &mut self.extractor {
+            let f = ex.extract(
+                frame.number,
+                frame.ts.as_nanos(),
+                frame.origlen,
+                frame.link_type,
+                frame.data,
+            );
+            if self.rows.len() < MAX_CLASSIFY_PACKETS {
+                if let Some(row) = PacketRow::from_fields(&f, HostOptions::default().ip_flags) {
+                    self.rows.push(row);
+                }
+            }
+        }
+    }
+
+    fn drain(&mut self) {
+        if self.ended.is_empty() {
+            return;
+        }
+        if let Some(inv) = &mut self.inventory {
+            for f in &self.ended {
+                inv.add(f);
+            }
+        }
+        if self.opts.flows {
+            self.flows.append(&mut self.ended);
+        } else {
+            self.ended.clear();
+        }
+    }
+
+    /// Ends every open flow and builds the records.
+    #[must_use]
+    pub fn finish(mut self) -> Records {
+        if let Some(table) = &mut self.table {
+            table.flush(&mut self.ended);
+        }
+        self.drain();
+        let hosts = self
+            .inventory
+            .take()
+            .map(HostInventory::finish)
+            .unwrap_or_default();
+        let mut out = Records {
+            flows: std::mem::take(&mut self.flows),
+            hosts,
+            traffic: self.minutes.values().copied().collect(),
+            ..Records::default()
+        };
+        if let (Some(model), true) = (&self.opts.model, self.extractor.is_some()) {
+            out.classified_packets = self.rows.len() as u64;
+            let table = PacketTable {
+                source_name: self.source_name.clone(),
+                frames: self.rows.len() as u64,
+                rows: std::mem::take(&mut self.rows),
+                ..PacketTable::default()
+            };
+            if !table.rows.is_empty() {
+                match classify_hosts(
+                    &table,
+                    model,
+                    &HostOptions::default(),
+                    &HostSelector::default(),
+                ) {
+                    Ok(verdicts) => {
+                        out.predictions = verdicts
+                            .iter()
+                            .map(|v| prediction_of(model, v, verdict_ts(v.timestamp)))
+                            .collect();
+                    }
+                    Err(e) => out.classify_error = Some(e.to_string()),
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Seconds as a float, for a verdict's time (kept for tests of [`verdict_ts`]).
+#[cfg(test)]
+fn secs_f64(t: Timestamp) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let v = t.as_nanos() as f64 / 1e9;
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_times_keep_microseconds() {
+        let t = Timestamp::from_secs_nanos(1_406_894_400, 123_456_000);
+        assert_eq!(verdict_ts(secs_f64(t)), t);
+    }
+}

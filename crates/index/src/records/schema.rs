@@ -1,0 +1,117 @@
+//! The records' tables. Every per-file table carries `file_id` (the `files` row), which is
+//! what removal and `--force` delete by; `hosts` is derived (merged per key from
+//! `host_files` and the latest `predictions` row) and recomputed for the keys a file touches.
+//! Times are nanoseconds since the epoch (`*_ns`), minutes are epoch seconds of the minute
+//! start, days `YYYYMMDD`; `host_ips.ip` is [`super::ip_key`] (family byte + 128-bit
+//! big-endian address) so a CIDR network is one `BETWEEN`.
+
+/// Created with the counts' tables when a store is opened.
+pub(crate) const RECORDS_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS flows (
+    rowid INTEGER PRIMARY KEY,
+    file_id INTEGER NOT NULL,
+    sensor TEXT NOT NULL,
+    id TEXT NOT NULL,
+    first_ns INTEGER NOT NULL,
+    last_ns INTEGER NOT NULL,
+    protocol INTEGER NOT NULL,
+    orig_ip TEXT NOT NULL,
+    resp_ip TEXT NOT NULL,
+    orig_port INTEGER,
+    resp_port INTEGER,
+    orig_mac TEXT,
+    resp_mac TEXT,
+    packets INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS flows_first ON flows (first_ns);
+CREATE INDEX IF NOT EXISTS flows_file ON flows (file_id);
+CREATE INDEX IF NOT EXISTS flows_orig_ip ON flows (orig_ip, first_ns);
+CREATE INDEX IF NOT EXISTS flows_resp_ip ON flows (resp_ip, first_ns);
+CREATE INDEX IF NOT EXISTS flows_orig_mac ON flows (orig_mac, first_ns);
+CREATE INDEX IF NOT EXISTS flows_resp_mac ON flows (resp_mac, first_ns);
+CREATE INDEX IF NOT EXISTS flows_orig_port ON flows (orig_port, first_ns);
+CREATE INDEX IF NOT EXISTS flows_resp_port ON flows (resp_port, first_ns);
+CREATE TABLE IF NOT EXISTS host_files (
+    file_id INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    sensor TEXT NOT NULL,
+    first_ns INTEGER NOT NULL,
+    last_ns INTEGER NOT NULL,
+    packets INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (key, file_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS host_files_file ON host_files (file_id);
+CREATE INDEX IF NOT EXISTS host_files_sensor ON host_files (sensor, key);
+CREATE TABLE IF NOT EXISTS host_ips (
+    ip BLOB NOT NULL,
+    key TEXT NOT NULL,
+    file_id INTEGER NOT NULL,
+    PRIMARY KEY (ip, key, file_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS host_ips_file ON host_ips (file_id);
+CREATE TABLE IF NOT EXISTS hosts (
+    key TEXT PRIMARY KEY,
+    mac TEXT,
+    ip TEXT,
+    ip_key BLOB,
+    ips TEXT NOT NULL,
+    vendor TEXT,
+    os TEXT,
+    names TEXT NOT NULL,
+    first_ns INTEGER NOT NULL,
+    last_ns INTEGER NOT NULL,
+    packets INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    sensors TEXT NOT NULL,
+    router INTEGER NOT NULL,
+    role TEXT,
+    confidence REAL,
+    search TEXT NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS hosts_last ON hosts (last_ns);
+CREATE INDEX IF NOT EXISTS hosts_first ON hosts (first_ns);
+CREATE INDEX IF NOT EXISTS hosts_packets ON hosts (packets);
+CREATE INDEX IF NOT EXISTS hosts_bytes ON hosts (bytes);
+CREATE INDEX IF NOT EXISTS hosts_role ON hosts (role, last_ns);
+CREATE INDEX IF NOT EXISTS hosts_confidence ON hosts (confidence);
+CREATE INDEX IF NOT EXISTS hosts_vendor ON hosts (vendor);
+CREATE INDEX IF NOT EXISTS hosts_os ON hosts (os);
+CREATE INDEX IF NOT EXISTS hosts_mac ON hosts (mac);
+CREATE INDEX IF NOT EXISTS hosts_ip ON hosts (ip_key);
+CREATE TABLE IF NOT EXISTS traffic (
+    sensor TEXT NOT NULL,
+    minute INTEGER NOT NULL,
+    file_id INTEGER NOT NULL,
+    day INTEGER NOT NULL,
+    packets INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    first_ns INTEGER NOT NULL,
+    last_ns INTEGER NOT NULL,
+    PRIMARY KEY (sensor, minute, file_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS traffic_file ON traffic (file_id);
+CREATE INDEX IF NOT EXISTS traffic_minute ON traffic (minute);
+CREATE TABLE IF NOT EXISTS file_records (
+    file_id INTEGER PRIMARY KEY,
+    flows INTEGER NOT NULL,
+    hosts INTEGER NOT NULL,
+    predictions INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS predictions (
+    id INTEGER PRIMARY KEY,
+    file_id INTEGER,
+    key TEXT NOT NULL,
+    ts_ns INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    role TEXT NOT NULL,
+    confidence REAL NOT NULL,
+    top TEXT NOT NULL,
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS predictions_key ON predictions (key, ts_ns);
+CREATE INDEX IF NOT EXISTS predictions_file ON predictions (file_id);
+";

@@ -1,0 +1,5 @@
+//! The HTTP routes, one module per area.
+
+pub(crate) mod captures;
+pub(crate) mod counts;
+pub(crate) mod hosts;

@@ -1,0 +1,364 @@
+//! Redis Streams: `XADD … MAXLEN ~ N`, consumer groups, `XACK`, and `XAUTOCLAIM` of entries
+//! a dead consumer left pending.
+//!
+//! One stream entry holds one batch: field `n` (the record count) and `d` (the batch in
+//! [`crate::wire`] format). `MAXLEN ~` bounds the stream's memory; entries trimmed before a
+//! group read them are lost to that group, so the bound must exceed the backlog consumers
+//! may build up (the default holds [`DEFAULT_MAXLEN`] batches).
+
+use std::time::{Duration, Instant};
+
+use redis::Value;
+
+use crate::StreamError;
+use crate::consume::{Delivery, Source, Tag};
+use crate::publish::Transport;
+use crate::record::Record;
+use crate::wire;
+
+/// Stream entries kept (approximately) unless configured otherwise.
+pub const DEFAULT_MAXLEN: u64 = 100_000;
+/// Entries a consumer may leave pending this long before another one claims them.
+pub const DEFAULT_CLAIM_IDLE: Duration = Duration::from_secs(30);
+/// How often a consumer looks for entries to claim.
+const CLAIM_EVERY: Duration = Duration::from_secs(1);
+/// Connection timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Entries kept in a dead-letter stream.
+const DEAD_MAXLEN: u64 = 100_000;
+
+fn connect(url: &str, read_timeout: Option<Duration>) -> Result<redis::Connection, StreamError> {
+    let client = redis::Client::open(url).map_err(|e| StreamError::redis("opening the URL", e))?;
+    let conn = client
+        .get_connection_with_timeout(CONNECT_TIMEOUT)
+        .map_err(|e| StreamError::redis("connecting", e))?;
+    conn.set_read_timeout(read_timeout)
+        .map_err(|e| StreamError::redis("setting the read timeout", e))?;
+    Ok(conn)
+}
+
+/// Publishes batches with `XADD`.
+pub struct StreamPublisher {
+    url: String,
+    key: String,
+    maxlen: u64,
+    conn: Option<redis::Connection>,
+    buf: Vec<u8>,
+}
+
+impl StreamPublisher {
+    /// A publisher to stream `key` on the Redis at `url`, trimming to about `maxlen` entries.
+    #[must_use]
+    pub fn new(url: &str, key: &str, maxlen: u64) -> Self {
+        StreamPublisher {
+            url: url.to_owned(),
+            key: key.to_owned(),
+            maxlen,
+            conn: None,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl Transport for StreamPublisher {
+    fn connect(&mut self) -> Result<(), StreamError> {
+        self.conn = None;
+        self.conn = Some(connect(&self.url, Some(Duration::from_secs(10)))?);
+        Ok(())
+    }
+
+    fn send(&mut self, batch: &[Record]) -> Result<(), StreamError> {
+        let conn = self
+            .conn
+            .as_mut()
+            .ok_or_else(|| StreamError::Stopped("not connected".into()))?;
+        self.buf.clear();
+        for r in batch {
+            wire::encode_into(&mut self.buf, r);
+        }
+        redis::cmd("XADD")
+            .arg(&self.key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.maxlen)
+            .arg("*")
+            .arg("n")
+            .arg(batch.len())
+            .arg("d")
+            .arg(&self.buf[..])
+            .query::<Value>(conn)
+            .map_err(|e| StreamError::redis(format!("XADD {}", self.key), e))?;
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("{} stream {}", crate::redact(&self.url), self.key)
+    }
+}
+
+/// Reads a stream as one consumer of a consumer group.
+pub struct StreamConsumer {
+    url: String,
+    key: String,
+    group: String,
+    name: String,
+    claim_idle: Duration,
+    conn: Option<redis::Connection>,
+    /// Reading our own pending entries (after a restart) from this id; `None` once done.
+    pending_from: Option<String>,
+    last_claim: Instant,
+    claim_cursor: String,
+}
+
+impl StreamConsumer {
+    /// Joins (creating if needed) `group` on stream `key` as consumer `name`. Entries other
+    /// consumers left pending longer than `claim_idle` are claimed.
+    ///
+    /// # Errors
+    /// Redis is unreachable or the group cannot be created.
+    pub fn open(
+        url: &str,
+        key: &str,
+        group: &str,
+        name: &str,
+        claim_idle: Duration,
+    ) -> Result<Self, StreamError> {
+        let mut c = StreamConsumer {
+            url: url.to_owned(),
+            key: key.to_owned(),
+            group: group.to_owned(),
+            name: name.to_owned(),
+            claim_idle,
+            conn: None,
+            pending_from: Some("0".into()),
+            last_claim: Instant::now()
+                .checked_sub(CLAIM_EVERY)
+                .unwrap_or_else(Instant::now),
+            claim_cursor: "0-0".into(),
+        };
+        c.reconnect()?;
+        Ok(c)
+    }
+
+    fn conn(&mut self) -> Result<&mut redis::Connection, StreamError> {
+        self.conn
+            .as_mut()
+            .ok_or_else(|| StreamError::Stopped("not connected".into()))
+    }
+
+    fn read(&mut self, max: usize, block: Option<Duration>, from: &str) -> Result<Vec<(String, Option<Vec<u8>>)>, StreamError> {
+        let mut cmd = redis::cmd("XREADGROUP");
+        cmd.arg("GROUP")
+            .arg(&self.group)
+            .arg(&self.name)
+            .arg("COUNT")
+            .arg(max);
+        if let Some(b) = block {
+            cmd.arg("BLOCK").arg(b.as_millis().max(1) as u64);
+        }
+        cmd.arg("STREAMS").arg(&self.key).arg(from);
+        let key = self.key.clone();
+        let v: Value = cmd
+            .query(self.conn()?)
+            .map_err(|e| StreamError::redis(format!("XREADGROUP {key}"), e))?;
+        // [[key, [[id, [field, value, ...]], ...]]] or nil on timeout.
+        let mut out = Vec::new();
+        if let Some(streams) = as_array(&v) {
+            for s in streams {
+                if let Some([_, entries]) = as_array(s).map(Vec::as_slice) {
+                    parse_entries(entries, &mut out);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn claim(&mut self, max: usize) -> Result<Vec<(String, Option<Vec<u8>>)>, StreamError> {
+        let key = self.key.clone();
+        let v: Value = redis::cmd("XAUTOCLAIM")
+            .arg(&self.key)
+            .arg(&self.group)
+            .arg(&self.name)
+            .arg(self.claim_idle.as_millis() as u64)
+            .arg(&self.claim_cursor)
+            .arg("COUNT")
+            .arg(max)
+            .query(self.conn()?)
+            .map_err(|e| StreamError::redis(format!("XAUTOCLAIM {key}"), e))?;
+        let mut out = Vec::new();
+        if let Some(parts) = as_array(&v) {
+            if let Some(next) = parts.first().and_then(as_text) {
+                self.claim_cursor = next;
+            }
+            if let Some(entries) = parts.get(1) {
+                parse_entries(entries, &mut out);
+            }
+        }
+        if !out.is_empty() {
+            tracing::info!("claimed {} entries left pending by another consumer", out.len());
+        }
+        Ok(out)
+    }
+
+    fn deliveries(&self, entries: Vec<(String, Option<Vec<u8>>)>, acks: &mut Vec<Tag>) -> Vec<Delivery> {
+        let mut out = Vec::with_capacity(entries.len());
+        for (id, data) in entries {
+            match data {
+                Some(payload) => out.push(Delivery {
+                    tag: Tag::Entry(id.clone()),
+                    origin: format!("{}/{id}", self.key),
+                    payload,
+                }),
+                // Trimmed or deleted before it was read: nothing to deliver, just ack it.
+                None => acks.push(Tag::Entry(id)),
+            }
+        }
+        out
+    }
+}
+
+fn as_array(v: &Value) -> Option<&Vec<Value>> {
+    match v {
+        Value::Array(a) | Value::Set(a) => Some(a),
+        _ => None,
+    }
+}
+
+fn as_bytes(v: &Value) -> Option<&[u8]> {
+    match v {
+        Value::BulkString(b) => Some(b),
+        Value::SimpleString(s) => Some(s.as_bytes()),
+        _ => None,
+    }
+}
+
+fn as_text(v: &Value) -> Option<String> {
+    as_bytes(v).map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+/// Entries as (id, the `d` field if present).
+fn parse_entries(v: &Value, out: &mut Vec<(String, Option<Vec<u8>>)>) {
+    let Some(entries) = as_array(v) else { return };
+    for e in entries {
+        let Some(parts) = as_array(e) else { continue };
+        let Some(id) = parts.first().and_then(as_text) else {
+            continue;
+        };
+        let mut data = None;
+        if let Some(fields) = parts.get(1).and_then(as_array) {
+            for pair in fields.chunks(2) {
+                if let [k, val] = pair
+                    && as_bytes(k) == Some(b"d")
+                {
+                    data = as_bytes(val).map(<[u8]>::to_vec);
+                }
+            }
+            // An entry without a `d` field is malformed, not missing: deliver it empty so
+            // it is dead-lettered.
+            if data.is_none() {
+                data = Some(Vec::new());
+            }
+        }
+        out.push((id, data));
+    }
+}
+
+impl Source for StreamConsumer {
+    fn fetch(&mut self, max: usize, wait: Duration) -> Result<Vec<Delivery>, StreamError> {
+        let mut acks = Vec::new();
+        let mut out = Vec::new();
+        if let Some(from) = self.pending_from.clone() {
+            let entries = self.read(max, None, &from)?;
+            match entries.last() {
+                Some((last, _)) => self.pending_from = Some(last.clone()),
+                None => self.pending_from = None,
+            }
+            out = self.deliveries(entries, &mut acks);
+        }
+        if out.is_empty() && self.last_claim.elapsed() >= CLAIM_EVERY {
+            self.last_claim = Instant::now();
+            let entries = self.claim(max)?;
+            out = self.deliveries(entries, &mut acks);
+        }
+        if out.is_empty() && self.pending_from.is_none() {
+            let entries = self.read(max, Some(wait), ">")?;
+            out = self.deliveries(entries, &mut acks);
+        }
+        if !acks.is_empty() {
+            self.ack(&acks)?;
+        }
+        Ok(out)
+    }
+
+    fn ack(&mut self, tags: &[Tag]) -> Result<(), StreamError> {
+        let ids: Vec<&str> = tags
+            .iter()
+            .filter_map(|t| match t {
+                Tag::Entry(id) => Some(id.as_str()),
+                _ => None,
+            })
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let key = self.key.clone();
+        let group = self.group.clone();
+        redis::cmd("XACK")
+            .arg(&key)
+            .arg(&group)
+            .arg(&ids)
+            .query::<Value>(self.conn()?)
+            .map_err(|e| StreamError::redis(format!("XACK {key}"), e))?;
+        Ok(())
+    }
+
+    fn dead_letter(&mut self, origin: &str, reason: &str, payload: &[u8]) -> Result<(), StreamError> {
+        let dead = format!("{}.dead", self.key);
+        redis::cmd("XADD")
+            .arg(&dead)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(DEAD_MAXLEN)
+            .arg("*")
+            .arg("reason")
+            .arg(reason)
+            .arg("origin")
+            .arg(origin)
+            .arg("payload")
+            .arg(payload)
+            .query::<Value>(self.conn()?)
+            .map_err(|e| StreamError::redis(format!("XADD {dead}"), e))?;
+        Ok(())
+    }
+
+    fn reconnect(&mut self) -> Result<(), StreamError> {
+        self.conn = None;
+        let mut conn = connect(&self.url, Some(Duration::from_secs(30)))?;
+        let created: redis::RedisResult<Value> = redis::cmd("XGROUP")
+            .arg("CREATE")
+            .arg(&self.key)
+            .arg(&self.group)
+            .arg("0")
+            .arg("MKSTREAM")
+            .query(&mut conn);
+        if let Err(e) = created
+            && e.code() != Some("BUSYGROUP")
+        {
+            return Err(StreamError::redis(format!("XGROUP CREATE {}", self.key), e));
+        }
+        self.conn = Some(conn);
+        // Whatever we had fetched and not acknowledged is pending under our name.
+        self.pending_from = Some("0".into());
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "{} stream {} group {} consumer {}",
+            crate::redact(&self.url),
+            self.key,
+            self.group,
+            self.name
+        )
+    }
+}
