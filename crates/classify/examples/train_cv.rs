@@ -13,7 +13,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use trident_classify::train::{Family, Labels, TrainOptions, collect_samples, family_grid, train};
+use trident_classify::train::{
+    Candidate, Family, Labels, TrainOptions, collect_samples, family_grid, train,
+};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,7 +50,21 @@ fn main() {
         folds: folds.parse().unwrap(),
         repeats: repeats.parse().unwrap(),
         seed: seed.parse().unwrap(),
-        grid: family_grid(family),
+        grid: match std::env::var("TRAIN_CV_GRID") {
+            // `layers:width:alpha,...`: MLP candidates to try instead of the family's grid.
+            Ok(spec) => spec
+                .split(',')
+                .map(|c| {
+                    let p: Vec<&str> = c.split(':').collect();
+                    Candidate::Mlp {
+                        layers: p[0].parse().unwrap(),
+                        width: p[1].parse().unwrap(),
+                        alpha: p[2].parse().unwrap(),
+                    }
+                })
+                .collect(),
+            Err(_) => family_grid(family),
+        },
         ..TrainOptions::default()
     };
     let outcome = train(&collected.samples, &options).unwrap();

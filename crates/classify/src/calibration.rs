@@ -156,7 +156,10 @@ mod tests {
         let p = vec![vec![0.95, 0.05], vec![0.05, 0.95], vec![0.6, 0.4]];
         let truth = vec![0, 0, 0];
         let ece = expected_calibration_error(&p, &truth, 15);
-        assert!((ece - (0.45 * 2.0 / 3.0 + 0.4 / 3.0)).abs() < 1e-12, "{ece}");
+        assert!(
+            (ece - (0.45 * 2.0 / 3.0 + 0.4 / 3.0)).abs() < 1e-12,
+            "{ece}"
+        );
         assert_eq!(expected_calibration_error(&[], &[], 15), 0.0);
     }
 

@@ -249,9 +249,7 @@ pub fn verdict(
             value,
             z,
         })
-    } else if let Some((distance, threshold)) =
-        model.novelty(&inputs).filter(|(d, t)| d > t)
-    {
+    } else if let Some((distance, threshold)) = model.novelty(&inputs).filter(|(d, t)| d > t) {
         Some(UnknownReason::Novel {
             distance,
             threshold,

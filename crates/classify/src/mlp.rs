@@ -219,11 +219,7 @@ impl Net {
                 continue;
             };
             self.forward(xi, &mut acts);
-            let p = acts
-                .last()
-                .and_then(|o| o.get(yi))
-                .copied()
-                .unwrap_or(0.0);
+            let p = acts.last().and_then(|o| o.get(yi)).copied().unwrap_or(0.0);
             total -= p.max(MIN_PROBABILITY).ln();
         }
         #[allow(clippy::cast_precision_loss)]
@@ -256,7 +252,12 @@ impl Net {
             self.forward(xi, &mut acts);
             delta.clear();
             if let Some(out) = acts.last() {
-                loss -= out.get(yi).copied().unwrap_or(0.0).max(MIN_PROBABILITY).ln();
+                loss -= out
+                    .get(yi)
+                    .copied()
+                    .unwrap_or(0.0)
+                    .max(MIN_PROBABILITY)
+                    .ln();
                 delta.extend_from_slice(out);
             }
             if let Some(d) = delta.get_mut(yi) {
@@ -312,7 +313,12 @@ impl Net {
 /// Holds out a stratified share of the samples: per class, after a seeded shuffle,
 /// `round(fraction · count)` samples, leaving each class at least one training sample.
 /// Returns (train, validation); validation is empty when it would be too small.
-fn split(y: &[usize], n_classes: usize, fraction: f64, state: &mut u64) -> (Vec<usize>, Vec<usize>) {
+fn split(
+    y: &[usize],
+    n_classes: usize,
+    fraction: f64,
+    state: &mut u64,
+) -> (Vec<usize>, Vec<usize>) {
     let mut by_class = vec![Vec::new(); n_classes];
     for (i, &c) in y.iter().enumerate() {
         if let Some(v) = by_class.get_mut(c) {
@@ -359,16 +365,24 @@ pub fn fit_mlp(
         ));
     }
     if let Some(r) = x.iter().position(|r| r.len() != n_features) {
-        return Err(format!("row {r} has {} features, not {n_features}", x[r].len()));
+        return Err(format!(
+            "row {r} has {} features, not {n_features}",
+            x[r].len()
+        ));
     }
     if x.iter().flatten().any(|v| !v.is_finite()) {
         return Err("a feature value is not finite".into());
     }
     if n_classes < 2 || y.iter().any(|&c| c >= n_classes) {
-        return Err(format!("labels must be class indices below {n_classes} (at least 2)"));
+        return Err(format!(
+            "labels must be class indices below {n_classes} (at least 2)"
+        ));
     }
     if params.hidden.len() > MAX_HIDDEN_LAYERS
-        || params.hidden.iter().any(|&w| w == 0 || w > MAX_HIDDEN_WIDTH)
+        || params
+            .hidden
+            .iter()
+            .any(|&w| w == 0 || w > MAX_HIDDEN_WIDTH)
     {
         return Err(format!(
             "hidden layers {:?}: at most {MAX_HIDDEN_LAYERS}, each 1 to {MAX_HIDDEN_WIDTH} wide",
@@ -381,9 +395,11 @@ pub fn fit_mlp(
         || !(params.learning_rate > 0.0 && params.learning_rate.is_finite())
         || !(0.0..0.5).contains(&params.validation_fraction)
     {
-        return Err("batch size and epochs must be positive, alpha >= 0, learning rate > 0, \
+        return Err(
+            "batch size and epochs must be positive, alpha >= 0, learning rate > 0, \
                     validation fraction in [0, 0.5)"
-            .into());
+                .into(),
+        );
     }
     let mut state = params.seed;
     let mut widths = vec![n_features];
@@ -415,8 +431,8 @@ pub fn fit_mlp(
                 total += loss * batch.len() as f64;
             }
             step = step.saturating_add(1);
-            let lr = params.learning_rate * (1.0 - BETA2.powi(step)).sqrt()
-                / (1.0 - BETA1.powi(step));
+            let lr =
+                params.learning_rate * (1.0 - BETA2.powi(step)).sqrt() / (1.0 - BETA1.powi(step));
             for (((layer, g), m), v) in net.layers.iter_mut().zip(&grads).zip(&mut m).zip(&mut v) {
                 for (((w, g), m), v) in layer
                     .w
@@ -487,7 +503,11 @@ mod tests {
 
     fn small_net(state: &mut u64) -> Net {
         Net {
-            layers: vec![Layer::new(3, 4, state), Layer::new(4, 5, state), Layer::new(5, 3, state)],
+            layers: vec![
+                Layer::new(3, 4, state),
+                Layer::new(4, 5, state),
+                Layer::new(5, 3, state),
+            ],
         }
     }
 
@@ -505,12 +525,21 @@ mod tests {
         let mut grads: Vec<Layer> = net.layers.iter().map(Layer::zeros_like).collect();
         let loss = net.gradients(&x, &y, &batch, alpha, &mut grads);
         let penalty = |n: &Net| -> f64 {
-            n.layers.iter().flat_map(|l| &l.w).map(|w| w * w).sum::<f64>() * alpha / 12.0
+            n.layers
+                .iter()
+                .flat_map(|l| &l.w)
+                .map(|w| w * w)
+                .sum::<f64>()
+                * alpha
+                / 12.0
         };
         assert!((loss - (net.loss(&x, &y, &batch) + penalty(&net))).abs() < 1e-12);
         let h = 1e-6;
         for k in 0..net.layers.len() {
-            for (is_bias, len) in [(false, net.layers[k].w.len()), (true, net.layers[k].b.len())] {
+            for (is_bias, len) in [
+                (false, net.layers[k].w.len()),
+                (true, net.layers[k].b.len()),
+            ] {
                 for i in 0..len {
                     let mut plus = net.clone();
                     let mut minus = net.clone();
@@ -596,7 +625,16 @@ mod tests {
             .count();
         assert!(correct >= 285, "{correct}/300 correct");
         // A softmax regression (no hidden layer) cannot separate rings.
-        let linear = fit_mlp(&x, &y, 3, &MlpParams { hidden: vec![], ..params }).unwrap();
+        let linear = fit_mlp(
+            &x,
+            &y,
+            3,
+            &MlpParams {
+                hidden: vec![],
+                ..params
+            },
+        )
+        .unwrap();
         assert_eq!(linear.layers.len(), 1);
     }
 

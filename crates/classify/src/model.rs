@@ -353,11 +353,17 @@ impl Model {
         }
         if let Some(c) = &file.calibration {
             if !(c.temperature.is_finite() && c.temperature > 0.0) {
-                return invalid(format!("calibration temperature {} is not positive", c.temperature));
+                return invalid(format!(
+                    "calibration temperature {} is not positive",
+                    c.temperature
+                ));
             }
         }
         if let Some(n) = &file.novelty {
-            if !(n.clip.is_finite() && n.clip > 0.0 && n.threshold.is_finite() && n.threshold >= 0.0)
+            if !(n.clip.is_finite()
+                && n.clip > 0.0
+                && n.threshold.is_finite()
+                && n.threshold >= 0.0)
             {
                 return invalid("novelty needs a positive clip and a finite threshold".into());
             }
@@ -594,7 +600,11 @@ pub fn apply_temperature(p: &mut [f64], t: f64) {
     }
     let mut sum = 0.0;
     for v in p.iter_mut() {
-        *v = if *v > 0.0 { (v.ln() / t - max).exp() } else { 0.0 };
+        *v = if *v > 0.0 {
+            (v.ln() / t - max).exp()
+        } else {
+            0.0
+        };
         sum += *v;
     }
     if sum > 0.0 {

@@ -82,6 +82,13 @@ pub const DEFAULT_NOVELTY_QUANTILE: f64 = 0.99;
 pub const NOVELTY_CLIP: f64 = 10.0;
 /// Prototypes are stored rounded to this many decimals (of a standard deviation).
 const PROTOTYPE_DECIMALS: f64 = 1e4;
+/// Mini-batch size of MLP training: small, because a role corpus has hundreds of hosts,
+/// not thousands, and Adam needs steps.
+pub const MLP_BATCH_SIZE: usize = 32;
+/// Most epochs of MLP training.
+pub const MLP_MAX_EPOCHS: usize = 500;
+/// Epochs without validation improvement before MLP training stops.
+pub const MLP_PATIENCE: usize = 30;
 /// Bins of the expected calibration error.
 pub const ECE_BINS: usize = 15;
 /// How many unknown addresses a warning names before it says "and N more".
@@ -863,18 +870,18 @@ fn fit(
             width,
             alpha,
         } => {
-            let labels: Vec<usize> = y
-                .iter()
-                .map(|&c| usize::try_from(c).unwrap_or(0))
-                .collect();
+            let labels: Vec<usize> = y.iter().map(|&c| usize::try_from(c).unwrap_or(0)).collect();
             let params = MlpParams {
                 hidden: vec![usize::from(width); usize::from(layers)],
                 alpha,
                 seed,
+                batch_size: MLP_BATCH_SIZE,
+                max_epochs: MLP_MAX_EPOCHS,
+                patience: MLP_PATIENCE,
                 ..MlpParams::default()
             };
-            let fit = fit_mlp(x, &labels, n_classes, &params)
-                .map_err(|e| fit_error(candidate, e))?;
+            let fit =
+                fit_mlp(x, &labels, n_classes, &params).map_err(|e| fit_error(candidate, e))?;
             Ok(Network::Mlp {
                 layers: fit.layers,
                 output: OutputActivation::Softmax,
@@ -1314,23 +1321,17 @@ fn held_out_distances(
     for repeat in 0..options.repeats {
         let fold_of = assign_folds(samples, folds, options.seed.wrapping_add(repeat as u64));
         for fold in 0..folds {
-            let (test, train): (Vec<_>, Vec<_>) = samples
-                .iter()
-                .zip(&fold_of)
-                .partition(|(_, f)| **f == fold);
+            let (test, train): (Vec<_>, Vec<_>) =
+                samples.iter().zip(&fold_of).partition(|(_, f)| **f == fold);
             if test.is_empty() || train.is_empty() {
                 continue;
             }
             let rows: Vec<&[f64]> = train.iter().map(|(s, _)| s.features.as_slice()).collect();
             let scaler = fit_scaler(&rows, n_features);
-            let prototypes: Vec<Vec<f64>> =
-                rows.iter().map(|r| standardise(&scaler, r)).collect();
+            let prototypes: Vec<Vec<f64>> = rows.iter().map(|r| standardise(&scaler, r)).collect();
             for (s, _) in test {
                 let z = standardise(&scaler, &s.features);
-                if z
-                    .iter()
-                    .any(|v| v.abs() > crate::hosts::DEFAULT_MAX_ABS_Z)
-                {
+                if z.iter().any(|v| v.abs() > crate::hosts::DEFAULT_MAX_ABS_Z) {
                     beyond += 1;
                 }
                 if let Some(d) = nearest_distance(&z, &prototypes, NOVELTY_CLIP) {

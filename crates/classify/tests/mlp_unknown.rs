@@ -111,7 +111,10 @@ fn mlp_model_is_networkml_shaped_calibrated_and_deterministic() {
     );
     let c = model.file().calibration.as_ref().expect("calibration");
     assert_eq!(c.samples, 12);
-    assert!(c.temperature > 0.0 && c.nll_after <= c.nll_before + 1e-12, "{c:?}");
+    assert!(
+        c.temperature > 0.0 && c.nll_after <= c.nll_before + 1e-12,
+        "{c:?}"
+    );
     let n = model.file().novelty.as_ref().expect("novelty");
     assert_eq!(n.prototypes.len(), 12);
     assert!(n.threshold > 0.0);

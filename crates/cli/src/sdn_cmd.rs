@@ -78,7 +78,7 @@ struct RunArgs {
 #[derive(Args)]
 struct ApiArg {
     /// Address of the running instance.
-    #[arg(long, default_value = DEFAULT_API, env = "TRIDENT_SDN_API")]
+    #[arg(long, default_value = DEFAULT_API)]
     api: String,
 }
 

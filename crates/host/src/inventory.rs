@@ -626,7 +626,8 @@ fn build(
         dhcpv6_fqdn: v6_fields.1,
         dhcpv6_vendor_class: v6_fields.2,
         dhcpv6_fingerprint: v6_fields.3,
-        link_only: mac.is_some() && entries.is_empty(),
+        // A router whose addresses are all foreign keeps none of its own, but sent IP.
+        link_only: mac.is_some() && entries.is_empty() && !router,
         mdns_names: acc.mdns.into_iter().collect(),
         ssdp_servers: acc.ssdp_servers.into_iter().collect(),
         ssdp_locations: acc.ssdp_locations.into_iter().collect(),

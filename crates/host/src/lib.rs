@@ -3,8 +3,9 @@
 //! # A pure fold
 //!
 //! [`HostInventory`] reads nothing and writes nothing: [`HostInventory::add`] folds one
-//! [`FlowRecord`] into per-endpoint accumulators and [`HostInventory::finish`] turns them
-//! into records, sorted. Everything a host record says comes from its flows: addresses and
+//! [`FlowRecord`] into per-endpoint accumulators, [`HostInventory::add_packet`] folds what a
+//! packet says outside IP flows (ARP claims, DHCPv6), and [`HostInventory::finish`] turns
+//! them into records, sorted. Everything a host record says comes from its flows: addresses and
 //! MACs from the flow endpoints, services from which side answered, names and fingerprints
 //! from the application hints, the OS guess from the originator's SYN. So the same flows
 //! give the same hosts, whatever order they arrive in, and the stage can run on flows from
@@ -17,7 +18,9 @@
 //! [`ROUTER_MIN_FOREIGN_NETWORKS`]): the router keeps its local addresses, and every foreign
 //! address behind it becomes a host of its own, keyed by IP and marked with
 //! [`HostRecord::behind_router`]. Captures without link-layer addresses (raw IP, tunnels
-//! without an inner Ethernet header) give one host per IP address.
+//! without an inner Ethernet header) give one host per IP address. A MAC that never sent an
+//! IP packet but appears as an ARP sender (or a DHCP/DHCPv6 client) is a host too, with the
+//! IPv4 addresses it claimed, marked [`HostRecord::link_only`].
 //!
 //! Networks are /24s (IPv4) and /64s (IPv6). An address is *foreign* to a MAC when it is
 //! not private, shared, link-local, loopback or unique-local, and no other MAC in the
@@ -36,6 +39,11 @@
 //!   start flows; a capture starting mid-flow is the exception that zeek's flip handles).
 //! - mDNS names and SSDP SERVER/LOCATION: the originator's (the announcing device).
 //! - DHCP: by the client MAC inside the DHCP message (`chaddr`), whatever the addresses.
+//! - DHCPv6: a client message by its Ethernet source, a server's ADVERTISE/REPLY by its
+//!   Ethernet destination (the addresses a REPLY assigns are the client's); a relayed
+//!   message by the Ethernet address inside a DUID-LL/LLT.
+//! - ARP: the sender hardware and protocol addresses of requests and replies (probes from
+//!   `0.0.0.0` show the MAC, not an address).
 //! - OS: the most frequent SYN fingerprint the host sent as originator (see [`os`]).
 
 #![forbid(unsafe_code)]

@@ -128,12 +128,8 @@ impl ConfRpcClient {
     /// Fails with [`MirrorError::MissingPort`] unless DP `dp_name` has every port in
     /// `ports` (see the module docs for why the server's own answer is not enough).
     async fn require_ports(&self, dp_name: &str, ports: &[u32]) -> Result<(), MirrorError> {
-        let dps = match self.dp_info(dp_name).await {
-            Ok(dps) => dps,
-            // An unknown DP name is a Python KeyError on the server: report it as missing.
-            Err(MirrorError::Refused { .. }) => Vec::new(),
-            Err(e) => return Err(e),
-        };
+        // An unknown DP gives an empty list (not an error).
+        let dps = self.dp_info(dp_name).await?;
         let dp = dps.iter().find(|dp| dp.name == dp_name);
         for &port_no in ports {
             let present = dp.is_some_and(|dp| dp.interfaces.iter().any(|i| i.port_no == port_no));
@@ -148,9 +144,11 @@ impl ConfRpcClient {
         Ok(())
     }
 
-    /// Maps a gRPC status to a [`MirrorError`]: no connection is `Unreachable`; anything
-    /// the server answered (it uses `UNKNOWN` with its log line as the message) is
-    /// `Refused`.
+    /// Maps a gRPC status to a [`MirrorError`]. A status tonic made itself from a failed
+    /// connection or a broken stream carries the transport error as its source (whatever
+    /// its code: a server killed mid-call gives `UNKNOWN`) and is `Unreachable`, as are
+    /// `UNAVAILABLE` and timeouts; a status the server sent (it uses `UNKNOWN` with its
+    /// log line as the message) is `Refused`.
     fn status_error(
         &self,
         op: &'static str,
@@ -158,14 +156,11 @@ impl ConfRpcClient {
         port_no: u32,
         status: &tonic::Status,
     ) -> MirrorError {
+        let local = std::error::Error::source(status).is_some();
         match status.code() {
+            _ if local => self.transport_error(op, status),
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
-                let mut detail = format!("{}: {op}: {}", self.address, status.message());
-                if let Some(source) = std::error::Error::source(status) {
-                    detail.push_str(": ");
-                    detail.push_str(&chain(source));
-                }
-                unreachable(detail)
+                self.transport_error(op, status)
             }
             code => MirrorError::Refused {
                 backend: BACKEND,
@@ -175,6 +170,15 @@ impl ConfRpcClient {
                 detail: format!("{code:?}: {}", status.message()),
             },
         }
+    }
+
+    fn transport_error(&self, op: &'static str, status: &tonic::Status) -> MirrorError {
+        let cause = match std::error::Error::source(status) {
+            // tonic's message repeats the top of the chain ("transport error").
+            Some(source) => chain(source),
+            None => status.message().to_owned(),
+        };
+        unreachable(format!("{}: {op}: {cause}", self.address))
     }
 
     async fn add(

