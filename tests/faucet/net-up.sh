@@ -61,6 +61,9 @@ YAML
 # The switch namespace, with loopback for OpenFlow.
 ip netns add "$SW"
 ip -n "$SW" link set lo up
+# The switch's ends of the veths are OVS ports, not hosts: without IPv6 the kernel sends
+# nothing of its own (router solicitations, MLD) out of them into the hosts or the collector.
+noipv6() { ip netns exec "$SW" sysctl -qw "net.ipv6.conf.$1.disable_ipv6=1"; }
 in_sw() { ip netns exec "$SW" env OVS_RUNDIR="$D" OVS_DBDIR="$D" OVS_LOGDIR="$D" OVS_SYSCONFDIR="$D" "$@"; }
 vsctl() { in_sw ovs-vsctl --db=unix:"$D/db.sock" "$@"; }
 
@@ -84,6 +87,7 @@ for i in 1 2 3; do
   ip -n "$ns" addr add "10.0.0.$i/24" dev eth0
   ip -n "$ns" link set eth0 up
   ip link set "$P-p$i" netns "$SW"
+  noipv6 "$P-p$i"
   ip -n "$SW" link set "$P-p$i" up
   vsctl add-port "$BR" "$P-p$i" -- set interface "$P-p$i" ofport_request=$i
 done
@@ -91,6 +95,7 @@ done
 # collector end, so nothing of its own shows up in a capture.
 ip link add "$P-p4" type veth peer name "$P-mir"
 ip link set "$P-p4" netns "$SW"
+noipv6 "$P-p4"
 ip -n "$SW" link set "$P-p4" up
 sysctl -qw "net.ipv6.conf.$P-mir.disable_ipv6=1"
 ip link set "$P-mir" up

@@ -266,7 +266,7 @@ pub struct ConsumeArgs {
     #[arg(long, value_name = "N", default_value_t = 100)]
     save_after: usize,
     /// Text of a missing cell in an --compat antinex dataset (AntiNex's builder uses -1.0).
-    #[arg(long, value_name = "TEXT", default_value = "")]
+    #[arg(long, value_name = "TEXT", default_value = "", allow_hyphen_values = true)]
     fill: String,
     /// RabbitMQ: unacknowledged messages a consumer may hold.
     #[arg(long, value_name = "N", default_value_t = 256)]

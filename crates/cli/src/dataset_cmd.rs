@@ -43,7 +43,7 @@ pub struct DatasetArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     save_after: usize,
     /// Text of a missing cell with --compat antinex (AntiNex's builder uses -1.0).
-    #[arg(long, value_name = "TEXT", default_value = "")]
+    #[arg(long, value_name = "TEXT", default_value = "", allow_hyphen_values = true)]
     fill: String,
     /// `source` of the envelopes built from captures.
     #[arg(long, value_name = "NAME", default_value = "trident")]

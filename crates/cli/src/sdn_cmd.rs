@@ -184,7 +184,9 @@ fn run_engine(a: &RunArgs) -> Result<u8> {
         let mirror: Arc<dyn MirrorControl> = match cfg.mirror_backend {
             MirrorBackend::FaucetYaml => {
                 let Some(path) = cfg.faucet_config.clone() else {
-                    bail!("the faucet_yaml mirror back-end needs faucet_config (or --faucet-config)");
+                    bail!(
+                        "the faucet_yaml mirror back-end needs faucet_config (or --faucet-config)"
+                    );
                 };
                 let y = trident_sdn::yaml::FaucetYaml::new(path);
                 let y = match &cfg.check_faucet_config {
@@ -286,11 +288,20 @@ fn show(a: &ShowArgs) -> Result<u8> {
     let (url, single) = match (kind, arg) {
         ("all", None) => (format!("{base}/api/v1/sdn/endpoints"), false),
         ("status", None) => (format!("{base}/api/v1/sdn/status"), true),
-        ("state", Some(s)) => (format!("{base}/api/v1/sdn/endpoints?state={}", enc(s)), false),
-        ("role", Some(r)) => (format!("{base}/api/v1/sdn/endpoints?role={}", enc(r)), false),
+        ("state", Some(s)) => (
+            format!("{base}/api/v1/sdn/endpoints?state={}", enc(s)),
+            false,
+        ),
+        ("role", Some(r)) => (
+            format!("{base}/api/v1/sdn/endpoints?role={}", enc(r)),
+            false,
+        ),
         ("os", Some(o)) => (format!("{base}/api/v1/sdn/endpoints?os={}", enc(o)), false),
         ("what" | "where", Some(d)) => (format!("{base}/api/v1/sdn/endpoints/{}", enc(d)), false),
-        ("history", Some(d)) => (format!("{base}/api/v1/sdn/endpoints/{}/history", enc(d)), true),
+        ("history", Some(d)) => (
+            format!("{base}/api/v1/sdn/endpoints/{}/history", enc(d)),
+            true,
+        ),
         _ => {
             eprintln!(
                 "trident sdn show: use all | state S | role R | os O | what DEV | where DEV | history DEV | status"
@@ -322,7 +333,10 @@ fn show(a: &ShowArgs) -> Result<u8> {
     }
     let eps: Vec<Endpoint> = serde_json::from_value(v).context("decoding endpoints")?;
     if kind == "where" {
-        println!("{:<8} {:>5} {:<9} {:<15} {:<25} MAC Address", "Switch", "Port", "VLAN", "IPv4", "IPv6");
+        println!(
+            "{:<8} {:>5} {:<9} {:<15} {:<25} MAC Address",
+            "Switch", "Port", "VLAN", "IPv4", "IPv6"
+        );
         for e in &eps {
             println!(
                 "{:<8} {:>5} {:<9} {:<15} {:<25} {}",
@@ -352,7 +366,9 @@ fn show(a: &ShowArgs) -> Result<u8> {
             "{:<12} {:<17} {:<15} {:<8} {:>4} {:<9} {:<8} {:<28} {:>6} {:<12} {}",
             &e.id[..e.id.len().min(12)],
             e.mac,
-            e.ipv4.map(|i| i.to_string()).unwrap_or_else(|| NO_DATA.into()),
+            e.ipv4
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| NO_DATA.into()),
             e.segment,
             e.port,
             e.state.as_str(),
@@ -392,7 +408,11 @@ fn post(api: &str, device: &str, action: &str, to: Option<&str>) -> Result<u8> {
 }
 
 fn delete(api: &str, device: &str) -> Result<u8> {
-    let url = format!("{}/api/v1/sdn/endpoints/{}", api.trim_end_matches('/'), enc(device));
+    let url = format!(
+        "{}/api/v1/sdn/endpoints/{}",
+        api.trim_end_matches('/'),
+        enc(device)
+    );
     let mut resp = agent()
         .delete(&url)
         .call()

@@ -136,9 +136,15 @@ fn ingest_first(dir: &std::path::Path, paths: &[PathBuf]) -> Result<()> {
         };
         match trident_serve::ingest_path(&mut store, &path, None) {
             Ok((PathOutcome::Ingested { packets }, damage)) => {
-                eprintln!("trident serve: ingested {} ({packets} packets)", path.display());
+                eprintln!(
+                    "trident serve: ingested {} ({packets} packets)",
+                    path.display()
+                );
                 if let Some(d) = damage {
-                    eprintln!("trident serve: {}: damaged, counted up to the damage: {d}", path.display());
+                    eprintln!(
+                        "trident serve: {}: damaged, counted up to the damage: {d}",
+                        path.display()
+                    );
                 }
             }
             Ok((PathOutcome::Skipped, _)) => {
@@ -146,7 +152,10 @@ fn ingest_first(dir: &std::path::Path, paths: &[PathBuf]) -> Result<()> {
             }
             Err(trident_index::IndexError::Capture { source, .. })
                 if !paths.contains(&path)
-                    && matches!(source.kind, trident_capture::CaptureErrorKind::UnknownFormat { .. }) =>
+                    && matches!(
+                        source.kind,
+                        trident_capture::CaptureErrorKind::UnknownFormat { .. }
+                    ) =>
             {
                 // A file met while walking a directory may be anything (README, LICENSES.md).
             }

@@ -619,6 +619,15 @@ fn force_and_remove_leave_no_rows_of_the_file() {
     // Removing a leaves exactly what b alone gives.
     assert!(store.remove_file(id_a2).unwrap());
     assert!(rows_of_file(&dir.0, id_a2).values().all(|n| *n == 0));
+    let c = rusqlite::Connection::open(dir.0.join("index.sqlite")).unwrap();
+    let orphans: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM flow_records WHERE rowid NOT IN (SELECT rowid FROM flows)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0, "flow records left behind");
     let only_b = TempDir::new("remove-b");
     let mut store_b = SqliteStore::open(&only_b.0).unwrap();
     ingest(&mut store_b, b, "s", false);

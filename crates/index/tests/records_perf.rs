@@ -123,12 +123,16 @@ fn ingest_and_query_speed() {
     let _ = std::fs::remove_dir_all(&work);
     std::fs::create_dir_all(&work).unwrap();
 
+    // `TRIDENT_PERF_STORE=DIR` keeps the big store there and reuses it on the next run.
+    let keep = std::env::var_os("TRIDENT_PERF_STORE").map(PathBuf::from);
+    let reuse = keep.as_ref().is_some_and(|d| d.join("index.sqlite").is_file());
+
     // Ingest speed of one file: counts only, then counts + records.
-    for (label, rec) in [
+    for (label, rec) in if reuse { vec![] } else { vec![
         ("counts only", None),
         ("counts + traffic", Some(RecordOptions::traffic_only())),
         ("counts + records", Some(RecordOptions::all().unwrap())),
-    ] {
+    ] } {
         let dir = work.join(format!("one-{}", label.replace(' ', "")));
         let mut store = SqliteStore::open(&dir).unwrap();
         let t = Instant::now();
@@ -155,11 +159,11 @@ fn ingest_and_query_speed() {
     }
 
     // A store of `copies` time-shifted copies, two files read at once as `trident ingest`.
-    let dir = work.join("big");
+    let dir = keep.clone().unwrap_or_else(|| work.join("big"));
     let mut store = SqliteStore::open(&dir).unwrap();
     let t = Instant::now();
     let mut packets = 0;
-    for k in 0..copies {
+    for k in 0..if reuse { 0 } else { copies } {
         let copy = work.join(format!("copy-{k}.pcap"));
         shifted_copy(&pcap, &copy, k);
         let r = read_capture_with(

@@ -347,7 +347,10 @@ async fn status(State(h): State<EngineHandle>) -> Response {
 
 async fn metrics(State(h): State<EngineHandle>) -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         crate::metrics::render(&h),
     )
         .into_response()
@@ -384,7 +387,9 @@ pub fn list_filter(e: &Endpoint, q: &ListQuery) -> bool {
         }
     }
     if let Some(r) = &q.role {
-        let have = e.top_role().map_or("unknown".to_string(), |t| norm_role(&t.role));
+        let have = e
+            .top_role()
+            .map_or("unknown".to_string(), |t| norm_role(&t.role));
         if have != norm_role(r) {
             return false;
         }
@@ -398,11 +403,22 @@ pub fn list_filter(e: &Endpoint, q: &ListQuery) -> bool {
     true
 }
 
-async fn list(State(h): State<EngineHandle>, Query(q): Query<ListQuery>) -> axum::Json<Vec<Endpoint>> {
-    axum::Json(h.endpoints().into_iter().filter(|e| list_filter(e, &q)).collect())
+async fn list(
+    State(h): State<EngineHandle>,
+    Query(q): Query<ListQuery>,
+) -> axum::Json<Vec<Endpoint>> {
+    axum::Json(
+        h.endpoints()
+            .into_iter()
+            .filter(|e| list_filter(e, &q))
+            .collect(),
+    )
 }
 
-async fn what(State(h): State<EngineHandle>, Path(id): Path<String>) -> Result<axum::Json<Vec<Endpoint>>, ApiError> {
+async fn what(
+    State(h): State<EngineHandle>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Vec<Endpoint>>, ApiError> {
     let v = h.find(&id);
     if v.is_empty() {
         return Err(SdnError::NoSuchEndpoint(id).into());
@@ -432,16 +448,31 @@ pub struct Changed {
     pub ids: Vec<String>,
 }
 
-async fn ignore(State(h): State<EngineHandle>, Path(id): Path<String>) -> Result<axum::Json<Changed>, ApiError> {
-    Ok(axum::Json(Changed { ids: h.ignore(&id).await? }))
+async fn ignore(
+    State(h): State<EngineHandle>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Changed>, ApiError> {
+    Ok(axum::Json(Changed {
+        ids: h.ignore(&id).await?,
+    }))
 }
 
-async fn clear(State(h): State<EngineHandle>, Path(id): Path<String>) -> Result<axum::Json<Changed>, ApiError> {
-    Ok(axum::Json(Changed { ids: h.clear(&id).await? }))
+async fn clear(
+    State(h): State<EngineHandle>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Changed>, ApiError> {
+    Ok(axum::Json(Changed {
+        ids: h.clear(&id).await?,
+    }))
 }
 
-async fn remove(State(h): State<EngineHandle>, Path(id): Path<String>) -> Result<axum::Json<Changed>, ApiError> {
-    Ok(axum::Json(Changed { ids: h.remove(&id).await? }))
+async fn remove(
+    State(h): State<EngineHandle>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<Changed>, ApiError> {
+    Ok(axum::Json(Changed {
+        ids: h.remove(&id).await?,
+    }))
 }
 
 /// Body of a change request.
@@ -459,8 +490,13 @@ async fn change(
     let t = Trigger::parse(&body.to).ok_or_else(|| {
         ApiError(
             StatusCode::BAD_REQUEST,
-            format!("unknown state {:?}: use known, unknown, operate, queue", body.to),
+            format!(
+                "unknown state {:?}: use known, unknown, operate, queue",
+                body.to
+            ),
         )
     })?;
-    Ok(axum::Json(Changed { ids: h.change(&id, t).await? }))
+    Ok(axum::Json(Changed {
+        ids: h.change(&id, t).await?,
+    }))
 }

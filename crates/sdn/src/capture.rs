@@ -64,7 +64,12 @@ pub struct CaptureOutcome {
 /// Runs one capture to completion (blocking; call from `spawn_blocking`). `stop` ends it
 /// early (shutdown, endpoint left).
 #[must_use]
-pub fn run_job(job: &CaptureJob, model: &Model, stop: &Arc<AtomicBool>, now: f64) -> CaptureOutcome {
+pub fn run_job(
+    job: &CaptureJob,
+    model: &Model,
+    stop: &Arc<AtomicBool>,
+    now: f64,
+) -> CaptureOutcome {
     let dir = job.dir.join(&job.id);
     if let Err(e) = std::fs::create_dir_all(&dir) {
         return CaptureOutcome {
@@ -113,7 +118,6 @@ fn newest_file(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Classifies `mac` in a capture file and folds it through the host inventory.
-#[must_use]
 pub fn analyse(
     file: &Path,
     mac: &str,
@@ -136,8 +140,8 @@ fn classify(file: &Path, mac: &str, model: &Model, now: f64) -> Result<Classific
         macs: vec![mac_addr],
         ips: Vec::new(),
     };
-    let verdicts =
-        classify_hosts(&table, model, &HostOptions::default(), &selector).map_err(|e| e.to_string())?;
+    let verdicts = classify_hosts(&table, model, &HostOptions::default(), &selector)
+        .map_err(|e| e.to_string())?;
     let v = verdicts
         .into_iter()
         .next()

@@ -274,7 +274,9 @@ impl SdnConfig {
             Some(_) => return Err("`sdn` must be a table".into()),
             None => value,
         };
-        let mut cfg: SdnConfig = table.try_into().map_err(|e: toml::de::Error| e.to_string())?;
+        let mut cfg: SdnConfig = table
+            .try_into()
+            .map_err(|e: toml::de::Error| e.to_string())?;
         if !text.contains("capture_seconds") {
             cfg.capture_seconds = cfg.reinvestigation_frequency;
         }
@@ -415,15 +417,14 @@ fn parse_ini(text: &str) -> Result<BTreeMap<String, (usize, String)>, String> {
             continue;
         }
         // configparser continuation lines: indented text after a key.
-        if raw.starts_with([' ', '\t']) {
-            if let Some(k) = &last_key
-                && let Some((_, v)) = out.get_mut(k)
-            {
-                let v: &mut String = v;
-                v.push('\n');
-                v.push_str(trimmed);
-                continue;
-            }
+        if raw.starts_with([' ', '\t'])
+            && let Some(k) = &last_key
+            && let Some((_, v)) = out.get_mut(k)
+        {
+            let v: &mut String = v;
+            v.push('\n');
+            v.push_str(trimmed);
+            continue;
         }
         let Some(pos) = trimmed.find(['=', ':']) else {
             return Err(format!("line {line_no}: expected `key = value`"));
@@ -553,9 +554,12 @@ pcap_size = 15
 
     #[test]
     fn poseidon_config_errors_name_line_and_key() {
-        let err = SdnConfig::from_poseidon_str("[a]\nmax_concurrent_reinvestigations = x\n")
-            .unwrap_err();
-        assert!(err.contains("line 2") && err.contains("max_concurrent"), "{err}");
+        let err =
+            SdnConfig::from_poseidon_str("[a]\nmax_concurrent_reinvestigations = x\n").unwrap_err();
+        assert!(
+            err.contains("line 2") && err.contains("max_concurrent"),
+            "{err}"
+        );
         let err = SdnConfig::from_poseidon_str("bogus_key = 1\n").unwrap_err();
         assert!(err.contains("bogus_key"), "{err}");
     }

@@ -307,13 +307,23 @@ mod tests {
     #[test]
     fn poseidon_key_test_vector() {
         assert_eq!(
-            endpoint_key(Some("VLAN100"), Some("56:f8:a0:89:58:d1"), Some("sw1"), None),
+            endpoint_key(
+                Some("VLAN100"),
+                Some("56:f8:a0:89:58:d1"),
+                Some("sw1"),
+                None
+            ),
             "b3340f2b9116f9118cf9f958a6a49fdb07b2b661"
         );
         // Missing parts hash as the literal "missing".
         assert_eq!(
             endpoint_key(None, Some("56:f8:a0:89:58:d1"), Some("sw1"), None),
-            endpoint_key(Some("missing"), Some("56:f8:a0:89:58:d1"), Some("sw1"), None)
+            endpoint_key(
+                Some("missing"),
+                Some("56:f8:a0:89:58:d1"),
+                Some("sw1"),
+                None
+            )
         );
         let trunk = endpoint_key(
             Some("VLAN100"),
@@ -340,7 +350,12 @@ mod tests {
     #[test]
     fn matching() {
         let mut e = Endpoint::new(
-            endpoint_key(Some("VLAN100"), Some("56:f8:a0:89:58:d1"), Some("sw1"), None),
+            endpoint_key(
+                Some("VLAN100"),
+                Some("56:f8:a0:89:58:d1"),
+                Some("sw1"),
+                None,
+            ),
             "56:f8:a0:89:58:d1",
             "sw1",
             2,

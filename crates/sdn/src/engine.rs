@@ -12,6 +12,7 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use trident_classify::Model;
 
+use crate::MirrorControl;
 use crate::capture::{CaptureJob, CaptureOutcome};
 use crate::config::SdnConfig;
 use crate::endpoint::{Endpoint, EndpointId, HistoryEntry};
@@ -22,7 +23,6 @@ use crate::scheduler::{Action, Core, Options};
 use crate::source::{self, Input};
 use crate::state::Trigger;
 use crate::store::Store;
-use crate::MirrorControl;
 
 /// Lines handled per batch before the tick and commands get a turn.
 pub const BATCH: usize = 2048;
@@ -533,14 +533,15 @@ impl Engine {
         };
         let model = self.model.clone();
         tokio::spawn(async move {
-            let outcome =
-                tokio::task::spawn_blocking(move || crate::capture::run_job(&job, &model, &stop, now()))
-                    .await
-                    .unwrap_or_else(|e| CaptureOutcome {
-                        result: Err(format!("capture task failed: {e}")),
-                        enrichment: crate::capture::Enrichment::default(),
-                        file: None,
-                    });
+            let outcome = tokio::task::spawn_blocking(move || {
+                crate::capture::run_job(&job, &model, &stop, now())
+            })
+            .await
+            .unwrap_or_else(|e| CaptureOutcome {
+                result: Err(format!("capture task failed: {e}")),
+                enrichment: crate::capture::Enrichment::default(),
+                file: None,
+            });
             let _ = tx.send((id, generation, outcome)).await;
         });
     }

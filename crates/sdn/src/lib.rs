@@ -140,6 +140,5 @@ pub trait MirrorControl: Send + Sync {
     ) -> MirrorFuture<'a>;
 
     /// Empties the `mirror` list of `mirror_port_no` on `dp_name`.
-    fn clear_port_mirror<'a>(&'a self, dp_name: &'a str, mirror_port_no: u32)
-    -> MirrorFuture<'a>;
+    fn clear_port_mirror<'a>(&'a self, dp_name: &'a str, mirror_port_no: u32) -> MirrorFuture<'a>;
 }

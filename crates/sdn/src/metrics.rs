@@ -12,7 +12,9 @@ use crate::engine::EngineHandle;
 use crate::state::STATES;
 
 fn esc(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
@@ -42,7 +44,10 @@ pub fn render(h: &EngineHandle) -> String {
     let mut active = 0u64;
     for e in &eps {
         *states.entry(e.state.as_str().to_string()).or_default() += 1;
-        let role = e.top_role().map_or(NO_DATA, |r| r.role.as_str()).to_string();
+        let role = e
+            .top_role()
+            .map_or(NO_DATA, |r| r.role.as_str())
+            .to_string();
         *roles.entry(role).or_default() += 1;
         *oses
             .entry(e.os.clone().unwrap_or_else(|| NO_DATA.into()))
@@ -54,21 +59,65 @@ pub fn render(h: &EngineHandle) -> String {
         ignored += u64::from(e.ignore);
         active += u64::from(e.active);
     }
-    family(&mut out, "trident_sdn_info", "gauge", "trident SDN engine (poseidon_version_info)");
+    family(
+        &mut out,
+        "trident_sdn_info",
+        "gauge",
+        "trident SDN engine (poseidon_version_info)",
+    );
     let _ = writeln!(
         out,
         "trident_sdn_info{{version=\"{}\"}} 1",
         env!("CARGO_PKG_VERSION")
     );
-    gauge_by(&mut out, "trident_sdn_endpoints", "Endpoints per state (poseidon_endpoint_current_states)", "state", &states);
-    family(&mut out, "trident_sdn_endpoints_ignored", "gauge", "Ignored endpoints");
+    gauge_by(
+        &mut out,
+        "trident_sdn_endpoints",
+        "Endpoints per state (poseidon_endpoint_current_states)",
+        "state",
+        &states,
+    );
+    family(
+        &mut out,
+        "trident_sdn_endpoints_ignored",
+        "gauge",
+        "Ignored endpoints",
+    );
     let _ = writeln!(out, "trident_sdn_endpoints_ignored {ignored}");
-    family(&mut out, "trident_sdn_endpoints_active", "gauge", "Endpoints Faucet reports present");
+    family(
+        &mut out,
+        "trident_sdn_endpoints_active",
+        "gauge",
+        "Endpoints Faucet reports present",
+    );
     let _ = writeln!(out, "trident_sdn_endpoints_active {active}");
-    gauge_by(&mut out, "trident_sdn_endpoint_roles", "Endpoints per top role (poseidon_endpoint_roles)", "role", &roles);
-    gauge_by(&mut out, "trident_sdn_endpoint_oses", "Endpoints per OS (poseidon_endpoint_oses)", "os", &oses);
-    gauge_by(&mut out, "trident_sdn_endpoint_vlans", "Endpoints per VLAN (poseidon_endpoint_vlans)", "tenant", &vlans);
-    family(&mut out, "trident_sdn_endpoint_port_hosts", "gauge", "Endpoints per switch port (poseidon_endpoint_port_hosts)");
+    gauge_by(
+        &mut out,
+        "trident_sdn_endpoint_roles",
+        "Endpoints per top role (poseidon_endpoint_roles)",
+        "role",
+        &roles,
+    );
+    gauge_by(
+        &mut out,
+        "trident_sdn_endpoint_oses",
+        "Endpoints per OS (poseidon_endpoint_oses)",
+        "os",
+        &oses,
+    );
+    gauge_by(
+        &mut out,
+        "trident_sdn_endpoint_vlans",
+        "Endpoints per VLAN (poseidon_endpoint_vlans)",
+        "tenant",
+        &vlans,
+    );
+    family(
+        &mut out,
+        "trident_sdn_endpoint_port_hosts",
+        "gauge",
+        "Endpoints per switch port (poseidon_endpoint_port_hosts)",
+    );
     for (k, v) in &port_hosts {
         let (sw, port) = k.split_once('\u{0}').unwrap_or((k, ""));
         let _ = writeln!(
@@ -78,7 +127,12 @@ pub fn render(h: &EngineHandle) -> String {
             esc(port)
         );
     }
-    family(&mut out, "trident_sdn_endpoint_info", "gauge", "One series per endpoint, current labels only (poseidon_endpoint_metadata)");
+    family(
+        &mut out,
+        "trident_sdn_endpoint_info",
+        "gauge",
+        "One series per endpoint, current labels only (poseidon_endpoint_metadata)",
+    );
     for e in &eps {
         let _ = writeln!(
             out,
@@ -98,7 +152,12 @@ pub fn render(h: &EngineHandle) -> String {
             e.last_seen
         );
     }
-    family(&mut out, "trident_sdn_role_confidence", "gauge", "Role confidences, rank 1-3 (poseidon_role_confidence_top/second/third)");
+    family(
+        &mut out,
+        "trident_sdn_role_confidence",
+        "gauge",
+        "Role confidences, rank 1-3 (poseidon_role_confidence_top/second/third)",
+    );
     for e in &eps {
         if let Some(c) = &e.classification {
             for (i, r) in c.roles.iter().take(3).enumerate() {
@@ -114,45 +173,150 @@ pub fn render(h: &EngineHandle) -> String {
         }
     }
     let st = h.status();
-    family(&mut out, "trident_sdn_events_total", "counter", "Faucet events parsed, by type");
+    family(
+        &mut out,
+        "trident_sdn_events_total",
+        "counter",
+        "Faucet events parsed, by type",
+    );
     for (k, v) in &st.events.by_kind {
         let _ = writeln!(out, "trident_sdn_events_total{{kind=\"{}\"}} {v}", esc(k));
     }
-    family(&mut out, "trident_sdn_event_last_seen_seconds", "gauge", "Unix time each event type was last seen (poseidon_last_rabbitmq_routing_key_time)");
+    family(
+        &mut out,
+        "trident_sdn_event_last_seen_seconds",
+        "gauge",
+        "Unix time each event type was last seen (poseidon_last_rabbitmq_routing_key_time)",
+    );
     for (k, v) in &st.events.last_seen {
-        let _ = writeln!(out, "trident_sdn_event_last_seen_seconds{{kind=\"{}\"}} {v}", esc(k));
+        let _ = writeln!(
+            out,
+            "trident_sdn_event_last_seen_seconds{{kind=\"{}\"}} {v}",
+            esc(k)
+        );
     }
-    family(&mut out, "trident_sdn_events_unknown_total", "counter", "Events of an unknown type");
-    let _ = writeln!(out, "trident_sdn_events_unknown_total {}", st.events.unknown);
-    family(&mut out, "trident_sdn_events_malformed_total", "counter", "Lines that were not events, by class");
+    family(
+        &mut out,
+        "trident_sdn_events_unknown_total",
+        "counter",
+        "Events of an unknown type",
+    );
+    let _ = writeln!(
+        out,
+        "trident_sdn_events_unknown_total {}",
+        st.events.unknown
+    );
+    family(
+        &mut out,
+        "trident_sdn_events_malformed_total",
+        "counter",
+        "Lines that were not events, by class",
+    );
     for (k, v) in &st.events.malformed {
-        let _ = writeln!(out, "trident_sdn_events_malformed_total{{class=\"{}\"}} {v}", esc(k));
+        let _ = writeln!(
+            out,
+            "trident_sdn_events_malformed_total{{class=\"{}\"}} {v}",
+            esc(k)
+        );
     }
-    family(&mut out, "trident_sdn_event_id_gaps_total", "counter", "Faucet event_id jumps (events lost)");
+    family(
+        &mut out,
+        "trident_sdn_event_id_gaps_total",
+        "counter",
+        "Faucet event_id jumps (events lost)",
+    );
     let _ = writeln!(out, "trident_sdn_event_id_gaps_total {}", st.events.id_gaps);
-    family(&mut out, "trident_sdn_event_id_restarts_total", "counter", "Faucet event_id went down (Faucet restarted)");
-    let _ = writeln!(out, "trident_sdn_event_id_restarts_total {}", st.events.id_restarts);
+    family(
+        &mut out,
+        "trident_sdn_event_id_restarts_total",
+        "counter",
+        "Faucet event_id went down (Faucet restarted)",
+    );
+    let _ = writeln!(
+        out,
+        "trident_sdn_event_id_restarts_total {}",
+        st.events.id_restarts
+    );
     let c = h.counters();
-    family(&mut out, "trident_sdn_source_connects_total", "counter", "Event source connections made");
-    let _ = writeln!(out, "trident_sdn_source_connects_total {}", c.source_connects.load(Ordering::Relaxed));
-    family(&mut out, "trident_sdn_source_disconnects_total", "counter", "Event source connections lost");
-    let _ = writeln!(out, "trident_sdn_source_disconnects_total {}", c.source_disconnects.load(Ordering::Relaxed));
-    family(&mut out, "trident_sdn_mirror_operations_total", "counter", "Mirror back-end operations, by result");
+    family(
+        &mut out,
+        "trident_sdn_source_connects_total",
+        "counter",
+        "Event source connections made",
+    );
+    let _ = writeln!(
+        out,
+        "trident_sdn_source_connects_total {}",
+        c.source_connects.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "trident_sdn_source_disconnects_total",
+        "counter",
+        "Event source connections lost",
+    );
+    let _ = writeln!(
+        out,
+        "trident_sdn_source_disconnects_total {}",
+        c.source_disconnects.load(Ordering::Relaxed)
+    );
+    family(
+        &mut out,
+        "trident_sdn_mirror_operations_total",
+        "counter",
+        "Mirror back-end operations, by result",
+    );
     for (k, v) in &st.mirror {
         let _ = writeln!(out, "trident_sdn_mirror_operations_total{{op=\"{k}\"}} {v}");
     }
-    family(&mut out, "trident_sdn_mirrored_endpoints", "gauge", "Endpoints mirrored now");
+    family(
+        &mut out,
+        "trident_sdn_mirrored_endpoints",
+        "gauge",
+        "Endpoints mirrored now",
+    );
     let _ = writeln!(out, "trident_sdn_mirrored_endpoints {}", st.operating);
-    family(&mut out, "trident_sdn_captures_total", "counter", "Per-endpoint captures (poseidon_ncapture_count), by outcome");
+    family(
+        &mut out,
+        "trident_sdn_captures_total",
+        "counter",
+        "Per-endpoint captures (poseidon_ncapture_count), by outcome",
+    );
     for (k, v) in &st.captures {
         let _ = writeln!(out, "trident_sdn_captures_total{{result=\"{k}\"}} {v}");
     }
     let cs = h.core_stats();
-    family(&mut out, "trident_sdn_learns_total", "counter", "L2_LEARN/L3_LEARN events, used or filtered");
-    let _ = writeln!(out, "trident_sdn_learns_total{{result=\"used\"}} {}", cs.learns_used);
-    let _ = writeln!(out, "trident_sdn_learns_total{{result=\"filtered\"}} {}", cs.learns_filtered);
-    family(&mut out, "trident_sdn_unmirror_reasons_total", "counter", "Operating endpoints unmirrored early");
-    let _ = writeln!(out, "trident_sdn_unmirror_reasons_total{{reason=\"left\"}} {}", cs.left_while_operating);
-    let _ = writeln!(out, "trident_sdn_unmirror_reasons_total{{reason=\"timeout\"}} {}", cs.operating_timeouts);
+    family(
+        &mut out,
+        "trident_sdn_learns_total",
+        "counter",
+        "L2_LEARN/L3_LEARN events, used or filtered",
+    );
+    let _ = writeln!(
+        out,
+        "trident_sdn_learns_total{{result=\"used\"}} {}",
+        cs.learns_used
+    );
+    let _ = writeln!(
+        out,
+        "trident_sdn_learns_total{{result=\"filtered\"}} {}",
+        cs.learns_filtered
+    );
+    family(
+        &mut out,
+        "trident_sdn_unmirror_reasons_total",
+        "counter",
+        "Operating endpoints unmirrored early",
+    );
+    let _ = writeln!(
+        out,
+        "trident_sdn_unmirror_reasons_total{{reason=\"left\"}} {}",
+        cs.left_while_operating
+    );
+    let _ = writeln!(
+        out,
+        "trident_sdn_unmirror_reasons_total{{reason=\"timeout\"}} {}",
+        cs.operating_timeouts
+    );
     out
 }

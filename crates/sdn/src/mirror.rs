@@ -120,7 +120,12 @@ impl MirrorBook {
     }
 
     /// One endpoint fewer on (switch, port); the port is unmirrored at zero (never a trunk).
-    pub async fn unmirror(&mut self, switch: &str, port: u32, trunk: bool) -> Result<(), MirrorError> {
+    pub async fn unmirror(
+        &mut self,
+        switch: &str,
+        port: u32,
+        trunk: bool,
+    ) -> Result<(), MirrorError> {
         let t = self.target(switch, port)?;
         let key = (t.dp_name.clone(), t.port_no);
         let n = self.counts.get(&key).copied().unwrap_or(0);

@@ -116,11 +116,7 @@ impl Options {
                 .map(|(s, p)| (s.clone(), *p))
                 .collect(),
             mirror_ports,
-            trunk_ports: c
-                .trunk_ports
-                .iter()
-                .map(|(s, p)| (s.clone(), *p))
-                .collect(),
+            trunk_ports: c.trunk_ports.iter().map(|(s, p)| (s.clone(), *p)).collect(),
             learn_public_addresses: c.learn_public_addresses,
         }
     }
@@ -356,9 +352,15 @@ impl Core {
                 l.stack_descr.is_some(),
                 now,
             ),
-            EventBody::L3Learn(l) => {
-                self.learn(&ev.dp_name, l.port_no, l.vid, &l.eth_src, l.l3_src_ip, false, now)
-            }
+            EventBody::L3Learn(l) => self.learn(
+                &ev.dp_name,
+                l.port_no,
+                l.vid,
+                &l.eth_src,
+                l.l3_src_ip,
+                false,
+                now,
+            ),
             EventBody::L2Expire(x) => {
                 let tenant = format!("VLAN{}", x.vid);
                 let id = endpoint_key(Some(&tenant), Some(&x.eth_src), Some(&ev.dp_name), None);
@@ -538,7 +540,10 @@ impl Core {
             }
         }
         // Fill the free slots, oldest queued first.
-        let budget = self.opts.max_concurrent.saturating_sub(self.operating.len());
+        let budget = self
+            .opts
+            .max_concurrent
+            .saturating_sub(self.operating.len());
         if budget > 0 {
             let mut queued: Vec<(f64, &EndpointId)> = self
                 .endpoints
@@ -552,8 +557,11 @@ impl Core {
                 .map(|e| (e.state_time, &e.id))
                 .collect();
             queued.sort_by(|a, b| a.0.total_cmp(&b.0).then_with(|| a.1.cmp(b.1)));
-            let chosen: Vec<EndpointId> =
-                queued.into_iter().take(budget).map(|(_, id)| id.clone()).collect();
+            let chosen: Vec<EndpointId> = queued
+                .into_iter()
+                .take(budget)
+                .map(|(_, id)| id.clone())
+                .collect();
             for id in chosen {
                 out.extend(self.start_operating(&id, now, "scheduled"));
             }
@@ -582,10 +590,9 @@ impl Core {
         });
         match &result {
             Some(c) => {
-                let top = c
-                    .roles
-                    .first()
-                    .map_or("Unknown".to_string(), |r| format!("{} {:.3}", r.role, r.confidence));
+                let top = c.roles.first().map_or("Unknown".to_string(), |r| {
+                    format!("{} {:.3}", r.role, r.confidence)
+                });
                 e.note(now, "classified", format!("{top}; {} packets", c.packets));
                 if c.os.is_some() {
                     e.os.clone_from(&c.os);

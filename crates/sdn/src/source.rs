@@ -157,7 +157,10 @@ async fn read_lines(
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     let end = b
         .iter()
         .rposition(|c| !c.is_ascii_whitespace())
@@ -166,7 +169,11 @@ fn trim(b: &[u8]) -> &[u8] {
 }
 
 /// Consumes Faucet events from RabbitMQ until `stop`, reconnecting with backoff.
-pub async fn run_rabbit(cfg: RabbitConfig, tx: mpsc::Sender<Input>, mut stop: watch::Receiver<bool>) {
+pub async fn run_rabbit(
+    cfg: RabbitConfig,
+    tx: mpsc::Sender<Input>,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut backoff = BACKOFF_MIN;
     loop {
         if *stop.borrow() {
@@ -271,7 +278,10 @@ async fn consume_rabbit(
         .map_err(rabbit_err("consume"))?;
     *backoff = BACKOFF_MIN;
     if tx
-        .send(Input::Connected(format!("rabbitmq {} queue {qname}", cfg.exchange)))
+        .send(Input::Connected(format!(
+            "rabbitmq {} queue {qname}",
+            cfg.exchange
+        )))
         .await
         .is_err()
     {

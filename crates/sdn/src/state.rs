@@ -36,7 +36,12 @@ pub enum Trigger {
 }
 
 /// Every state.
-pub const STATES: [State; 4] = [State::Unknown, State::Queued, State::Operating, State::Known];
+pub const STATES: [State; 4] = [
+    State::Unknown,
+    State::Queued,
+    State::Operating,
+    State::Known,
+];
 /// Every trigger.
 pub const TRIGGERS: [Trigger; 4] = [
     Trigger::Operate,
@@ -52,7 +57,11 @@ pub const TRANSITIONS: &[(Trigger, &[State], State)] = &[
         &[State::Unknown, State::Known, State::Queued],
         State::Operating,
     ),
-    (Trigger::Queue, &[State::Unknown, State::Known], State::Queued),
+    (
+        Trigger::Queue,
+        &[State::Unknown, State::Known],
+        State::Queued,
+    ),
     (Trigger::Known, &STATES, State::Known),
     (Trigger::Unknown, &STATES, State::Unknown),
 ];

@@ -125,7 +125,9 @@ impl Store {
     pub fn history(&self, id: &str) -> Result<Vec<HistoryEntry>, SdnError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT time, kind, detail FROM sdn_history WHERE id = ?1 ORDER BY time, rowid")
+            .prepare(
+                "SELECT time, kind, detail FROM sdn_history WHERE id = ?1 ORDER BY time, rowid",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![id], |r| {

@@ -138,13 +138,12 @@ impl FaucetYaml {
             let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
         }
         if let Some(check) = &self.check {
-            let out = Command::new(check)
-                .arg(tmp.path())
-                .output()
-                .map_err(|e| MirrorError::Unreachable {
+            let out = Command::new(check).arg(tmp.path()).output().map_err(|e| {
+                MirrorError::Unreachable {
                     backend: BACKEND,
                     detail: format!("running {}: {e}", check.display()),
-                })?;
+                }
+            })?;
             if !out.status.success() {
                 let mut detail = String::from_utf8_lossy(&out.stderr).trim().to_string();
                 if detail.is_empty() {
@@ -416,20 +415,22 @@ fn surgical(text: &str, dp: &str, port: u32, new: &[u32]) -> Option<String> {
     let (dpl, dpi) = child(&lines, dps, Some(di), |k| k == dp)?;
     let (ifl, ifi) = child(&lines, dpl, Some(dpi), |k| k == "interfaces")?;
     let port_s = port.to_string();
-    let (pl, pi) = child(&lines, ifl, Some(ifi), |k| k == port_s)
-        .or_else(|| {
-            // An interface named by `name` whose `number:` is the port.
-            let end = block_end(&lines, ifl, ifi);
-            (ifl + 1..end).find_map(|i| {
-                let (ind, _, _) = key_line(lines[i])?;
-                let (nl, _) = child(&lines, i, Some(ind), |k| k == "number")?;
-                let (_, _, v) = key_line(lines[nl])?;
-                (v.split('#').next()?.trim() == port_s).then_some((i, ind))
-            })
-        })?;
+    let (pl, pi) = child(&lines, ifl, Some(ifi), |k| k == port_s).or_else(|| {
+        // An interface named by `name` whose `number:` is the port.
+        let end = block_end(&lines, ifl, ifi);
+        (ifl + 1..end).find_map(|i| {
+            let (ind, _, _) = key_line(lines[i])?;
+            let (nl, _) = child(&lines, i, Some(ind), |k| k == "number")?;
+            let (_, _, v) = key_line(lines[nl])?;
+            (v.split('#').next()?.trim() == port_s).then_some((i, ind))
+        })
+    })?;
     let list = format!(
         "[{}]",
-        new.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
+        new.iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     let mut out: Vec<String> = lines.iter().map(|s| (*s).to_string()).collect();
     match child(&lines, pl, Some(pi), |k| k == "mirror") {
@@ -493,12 +494,24 @@ mod tests {
     fn block_list_and_missing_key() {
         let y = "dps:\n  sw1:\n    interfaces:\n      3:\n        output_only: true\n        mirror:\n        - 1\n        - 2\n      4:\n        native_vlan: 1\n";
         let t = edit_text(y, "sw1", 3, Edit::Remove(1)).unwrap().unwrap();
-        assert_eq!(mirror_of(find_interface(&parse(&t).unwrap(), "sw1", 3).unwrap()), vec![2]);
+        assert_eq!(
+            mirror_of(find_interface(&parse(&t).unwrap(), "sw1", 3).unwrap()),
+            vec![2]
+        );
         assert!(t.contains("      4:\n"), "{t}");
         let t = edit_text(y, "sw1", 4, Edit::Add(7)).unwrap().unwrap();
-        assert_eq!(mirror_of(find_interface(&parse(&t).unwrap(), "sw1", 4).unwrap()), vec![7]);
-        assert_eq!(edit_text(y, "sw9", 3, Edit::Add(1)), Err(EditError::Missing));
-        assert_eq!(edit_text(y, "sw1", 9, Edit::Add(1)), Err(EditError::Missing));
+        assert_eq!(
+            mirror_of(find_interface(&parse(&t).unwrap(), "sw1", 4).unwrap()),
+            vec![7]
+        );
+        assert_eq!(
+            edit_text(y, "sw9", 3, Edit::Add(1)),
+            Err(EditError::Missing)
+        );
+        assert_eq!(
+            edit_text(y, "sw1", 9, Edit::Add(1)),
+            Err(EditError::Missing)
+        );
         assert!(matches!(
             edit_text("dps: [\n", "sw1", 3, Edit::Add(1)),
             Err(EditError::Bad(m)) if m.contains("line")
@@ -509,13 +522,19 @@ mod tests {
     fn flow_style_falls_back_to_reserialising() {
         let y = "dps: {sw1: {interfaces: {3: {mirror: [1]}}}}\n";
         let t = edit_text(y, "sw1", 3, Edit::Add(2)).unwrap().unwrap();
-        assert_eq!(mirror_of(find_interface(&parse(&t).unwrap(), "sw1", 3).unwrap()), vec![1, 2]);
+        assert_eq!(
+            mirror_of(find_interface(&parse(&t).unwrap(), "sw1", 3).unwrap()),
+            vec![1, 2]
+        );
     }
 
     #[test]
     fn interface_by_number() {
         let y = "dps:\n  sw1:\n    interfaces:\n      mirrorport:\n        number: 3\n        output_only: true\n";
         let t = edit_text(y, "sw1", 3, Edit::Add(1)).unwrap().unwrap();
-        assert_eq!(mirror_of(find_interface(&parse(&t).unwrap(), "sw1", 3).unwrap()), vec![1]);
+        assert_eq!(
+            mirror_of(find_interface(&parse(&t).unwrap(), "sw1", 3).unwrap()),
+            vec![1]
+        );
     }
 }

@@ -211,6 +211,19 @@ fn faucet_rpc_mirror_round_trip_and_errors() {
     assert!(matches!(err, MirrorError::Unreachable { .. }), "{err:?}");
     step(start, format!("faucetconfrpc stopped: {err}"));
 
+    // faucetconfrpc back on the same port: the same client works again (tonic reconnects).
+    net.restart_confrpc();
+    rt.block_on(client.add_port_mirror(DP, 2, MIRROR_PORT))
+        .expect("the old client after faucetconfrpc restarted");
+    assert_eq!(net.mirror_list(), [2]);
+    rt.block_on(client.clear_port_mirror(DP, MIRROR_PORT))
+        .unwrap();
+    assert!(net.mirror_list().is_empty());
+    step(
+        start,
+        "faucetconfrpc restarted: the same client reconnects and works",
+    );
+
     let mut missing = net.rpc_config();
     missing.ca_cert = Some(net.path("certs/nope.crt"));
     let err = ConfRpcClient::connect_lazy(&missing)

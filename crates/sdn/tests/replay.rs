@@ -3,6 +3,8 @@
 //! lines across writes, sends malformed lines and heartbeats), mirrors written into a copy
 //! of the shared faucet.yaml, the HTTP API checked against Poseidon's shape, and a restart.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::field_reassign_with_default)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -63,7 +65,13 @@ async fn get(app: &axum::Router, uri: &str) -> (axum::http::StatusCode, String, 
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
-    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
     (status, ct, body)
 }
 
@@ -100,7 +108,9 @@ async fn replay_through_socket_mirror_api_restart() {
         s.flush().await.unwrap();
         tokio::time::sleep(Duration::from_millis(100)).await;
         s.write_all(format!("{b}\n").as_bytes()).await.unwrap();
-        s.write_all(b"{\"version\": 1, \"time\": 1.0, \"dp_id\"").await.unwrap();
+        s.write_all(b"{\"version\": 1, \"time\": 1.0, \"dp_id\"")
+            .await
+            .unwrap();
         drop(s); // disconnect mid-line
         let (mut s, _) = listener.accept().await.unwrap();
         s.write_all(b"this is not json\n").await.unwrap();
@@ -130,9 +140,19 @@ async fn replay_through_socket_mirror_api_restart() {
     })
     .await;
     let st = h.status();
-    println!("status after replay: {}", serde_json::to_string(&st).unwrap());
+    println!(
+        "status after replay: {}",
+        serde_json::to_string(&st).unwrap()
+    );
     assert!(st.events.malformed.get("not_json").copied().unwrap_or(0) >= 1);
-    assert!(st.events.malformed.get("truncated_line").copied().unwrap_or(0) >= 1);
+    assert!(
+        st.events
+            .malformed
+            .get("truncated_line")
+            .copied()
+            .unwrap_or(0)
+            >= 1
+    );
     assert_eq!(st.events.unknown, 1);
     assert_eq!(st.events.by_kind.get("L2_LEARN"), Some(&2));
     assert!(st.events.last_seen.contains_key("L2_LEARN"));
@@ -157,7 +177,10 @@ async fn replay_through_socket_mirror_api_restart() {
     println!("history kinds: {kinds:?}");
     assert!(kinds.contains(&"mirror") && kinds.contains(&"unmirror"));
     // While operating, port 2 was in the mirror list: check via the yaml history.
-    assert!(hist.iter().any(|x| x.kind == "mirror" && x.detail == "sw1 port 2"));
+    assert!(
+        hist.iter()
+            .any(|x| x.kind == "mirror" && x.detail == "sw1 port 2")
+    );
 
     // HTTP API: Poseidon's shape.
     let app = api::router(h.clone());
@@ -175,9 +198,25 @@ async fn replay_through_socket_mirror_api_restart() {
     assert!(ct.starts_with("application/json"));
     let text = String::from_utf8(body.clone()).unwrap();
     let keys_in_order = [
-        "hash_id", "mac", "ipv4_address", "ipv6_address", "ipv4_subnet", "ipv6_subnet",
-        "tenant", "segment", "port", "state", "ignore", "top_role", "top_confidence",
-        "ipv4_os", "ipv6_os", "ipv4_rdns", "ipv6_rdns", "ether_vendor", "controller_type",
+        "hash_id",
+        "mac",
+        "ipv4_address",
+        "ipv6_address",
+        "ipv4_subnet",
+        "ipv6_subnet",
+        "tenant",
+        "segment",
+        "port",
+        "state",
+        "ignore",
+        "top_role",
+        "top_confidence",
+        "ipv4_os",
+        "ipv6_os",
+        "ipv4_rdns",
+        "ipv6_rdns",
+        "ether_vendor",
+        "controller_type",
         "acls",
     ];
     let mut at = 0;
@@ -207,16 +246,31 @@ async fn replay_through_socket_mirror_api_restart() {
     );
     // {ip} is applied.
     let (_, _, body) = get(&app, "/v1/network/10.0.0.2").await;
-    assert_eq!(serde_json::from_slice::<Network>(&body).unwrap().dataset.len(), 1);
+    assert_eq!(
+        serde_json::from_slice::<Network>(&body)
+            .unwrap()
+            .dataset
+            .len(),
+        1
+    );
     let (_, _, body) = get(&app, "/v1/network/10.9.9.9").await;
-    assert_eq!(serde_json::from_slice::<Network>(&body).unwrap().dataset.len(), 0);
+    assert_eq!(
+        serde_json::from_slice::<Network>(&body)
+            .unwrap()
+            .dataset
+            .len(),
+        0
+    );
     let (_, _, body) = get(&app, "/v1/network_full").await;
     let full: NetworkFull = serde_json::from_slice(&body).unwrap();
     assert_eq!(full.dataset.len(), 1);
     let (s, _, body) = get(&app, "/api/v1/sdn/metrics").await;
     assert_eq!(s, 200);
     let metrics = String::from_utf8(body).unwrap();
-    assert!(metrics.contains("trident_sdn_events_total{kind=\"L2_LEARN\"} 2"), "{metrics}");
+    assert!(
+        metrics.contains("trident_sdn_events_total{kind=\"L2_LEARN\"} 2"),
+        "{metrics}"
+    );
     assert!(metrics.contains("trident_sdn_endpoints{state="));
 
     // Commands through the handle.
@@ -230,14 +284,25 @@ async fn replay_through_socket_mirror_api_restart() {
     // Bad faucet.yaml: clear error, table intact, file untouched.
     let good = std::fs::read_to_string(&yaml_path).unwrap();
     std::fs::write(&yaml_path, "dps:\n  sw1: [\n").unwrap();
-    let err = mirror.add_port_mirror("sw1", 2, 3).await.unwrap_err().to_string();
+    let err = mirror
+        .add_port_mirror("sw1", 2, 3)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("faucet.yaml") && err.contains("line"), "{err}");
-    let err = FaucetYaml::new(&yaml_path)
-        .with_check(None)
-        .apply("sw1", 3, trident_sdn::yaml::Edit::Add(2));
+    let err = FaucetYaml::new(&yaml_path).with_check(None).apply(
+        "sw1",
+        3,
+        trident_sdn::yaml::Edit::Add(2),
+    );
     assert!(err.is_err());
-    assert_eq!(std::fs::read_to_string(&yaml_path).unwrap(), "dps:\n  sw1: [\n");
-    h.change(&e.id, trident_sdn::Trigger::Operate).await.unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&yaml_path).unwrap(),
+        "dps:\n  sw1: [\n"
+    );
+    h.change(&e.id, trident_sdn::Trigger::Operate)
+        .await
+        .unwrap();
     let st = h.status();
     assert!(st.last_error.unwrap_or_default().contains("faucet.yaml"));
     assert_eq!(h.endpoints().len(), 1);
@@ -276,8 +341,12 @@ fn shared_faucet_yaml_round_trip() {
         .zip(edited.lines())
         .filter(|(a, b)| a != b)
         .collect();
-    assert_eq!(diff, vec![("        mirror: [1]", "        mirror: [1, 2]")]);
-    y.apply("sw1", 3, trident_sdn::yaml::Edit::Remove(2)).unwrap();
+    assert_eq!(
+        diff,
+        vec![("        mirror: [1]", "        mirror: [1, 2]")]
+    );
+    y.apply("sw1", 3, trident_sdn::yaml::Edit::Remove(2))
+        .unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), original);
     y.apply("sw1", 3, trident_sdn::yaml::Edit::Clear).unwrap();
     assert_eq!(y.mirror_list("sw1", 3).unwrap(), Vec::<u32>::new());
@@ -294,6 +363,7 @@ fn shared_faucet_yaml_round_trip() {
         println!("validating with {}", check.display());
         let y = FaucetYaml::new(&path);
         y.apply("sw1", 3, trident_sdn::yaml::Edit::Add(2)).unwrap();
-        y.apply("sw1", 3, trident_sdn::yaml::Edit::Remove(2)).unwrap();
+        y.apply("sw1", 3, trident_sdn::yaml::Edit::Remove(2))
+            .unwrap();
     }
 }

@@ -71,7 +71,9 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while let Some(&c) = b.get(i) {
         if c == b'%' {
-            let hex = b.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+            let hex = b
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok());
             if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                 out.push(v);
                 i += 3;
@@ -86,7 +88,11 @@ fn percent_decode(s: &str) -> String {
 
 /// Middleware: lets a request through when no token is configured, the path is open, or
 /// the request carries the token.
-pub(crate) async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub(crate) async fn require_token(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let Some(token) = state.inner.opts.token.clone() else {
         return next.run(req).await;
     };
@@ -123,6 +129,9 @@ mod tests {
         assert!(!same(b"abc", b"abd"));
         assert!(!same(b"abc", b"ab"));
         assert_eq!(percent_decode("a%2Fb+c"), "a/b c");
-        assert_eq!(generate_token().map(|t| t.len()).ok(), Some(TOKEN_BYTES * 2));
+        assert_eq!(
+            generate_token().map(|t| t.len()).ok(),
+            Some(TOKEN_BYTES * 2)
+        );
     }
 }

@@ -182,7 +182,10 @@ impl Uploads {
         if self.started.swap(true, Ordering::SeqCst) {
             return None;
         }
-        self.rx.lock().unwrap_or_else(PoisonError::into_inner).take()
+        self.rx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Entry>> {

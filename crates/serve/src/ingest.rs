@@ -56,14 +56,13 @@ pub(crate) fn read_file(
         isn: true,
     };
     let rec = record_options().map_err(IndexError::Unsupported)?;
-    // TEMP until trident_index re-exports read_capture_with.
-    let _ = (rec, progress);
-    let r = trident_index::read_capture(path, sensor, opts)?;
+    let r =
+        trident_index::records::read_capture_with(path, sensor, opts, Some(rec), Some(progress))?;
     Ok(ReadFile {
-        meta: r.0,
-        agg: r.1,
-        records: trident_index::records::Records::default(),
-        damage: r.2,
+        meta: r.meta,
+        agg: r.agg,
+        records: r.records.unwrap_or_default(),
+        damage: r.damage,
     })
 }
 
@@ -77,7 +76,8 @@ pub(crate) async fn worker(state: AppState, mut rx: tokio::sync::mpsc::Unbounded
             tracing::error!(id, error = %e, "ingest task failed");
             state.inner.uploads.update(&id, |i| {
                 i.status = CaptureStatus::Failed;
-                i.error = Some("ingestion stopped unexpectedly; the server log has details".to_owned());
+                i.error =
+                    Some("ingestion stopped unexpectedly; the server log has details".to_owned());
             });
         }
     }
@@ -98,9 +98,10 @@ fn ingest_upload(state: &AppState, id: &str) {
     });
     read.store(0, Ordering::Relaxed);
     let m = &state.inner.metrics;
-    let sensor = info.sensor.clone().or_else(|| {
-        trident_index::potiron::sensor_name(&info.name)
-    });
+    let sensor = info
+        .sensor
+        .clone()
+        .or_else(|| trident_index::potiron::sensor_name(&info.name));
     let sensor = sensor.unwrap_or_else(|| "upload".to_owned());
     let result = read_file(&path, Some(&sensor), &read);
     let mut f = match result {
@@ -110,10 +111,17 @@ fn ingest_upload(state: &AppState, id: &str) {
             m.file("failed");
             let reason = match &e {
                 IndexError::Capture { source, .. } => format!("{:?}", source.kind)
-                    .split([' ', '{', '(']).next().unwrap_or("capture").to_owned(),
+                    .split([' ', '{', '('])
+                    .next()
+                    .unwrap_or("capture")
+                    .to_owned(),
                 _ => "store".to_owned(),
             };
-            m.decode_errors.get_or_create(&ReasonLabel { reason: to_snake(&reason) }).inc();
+            m.decode_errors
+                .get_or_create(&ReasonLabel {
+                    reason: to_snake(&reason),
+                })
+                .inc();
             uploads.update(id, |i| {
                 i.status = CaptureStatus::Failed;
                 i.error = Some(public_error(&e, &info.name));
@@ -201,7 +209,11 @@ fn to_snake(s: &str) -> String {
             out.push(c);
         }
     }
-    if out.is_empty() { "unknown".to_owned() } else { out }
+    if out.is_empty() {
+        "unknown".to_owned()
+    } else {
+        out
+    }
 }
 
 /// An ingest error as the client may see it: the capture error names the client's file
@@ -213,21 +225,28 @@ fn public_error(e: &IndexError, name: &str) -> String {
     }
 }
 
-/// Classifies the hosts of a capture file again (on demand) and stores each prediction in
-/// its host's history, timed now. Returns the predictions, in host order.
-pub(crate) fn classify_file(state: &AppState, path: &Path, sensor: Option<&str>) -> ApiResult<Vec<Prediction>> {
-    let progress = AtomicU64::new(0);
-    let f = read_file(path, sensor, &progress).map_err(|e| match e {
-        IndexError::Capture { source, .. } => ApiError::Conflict(format!(
-            "the capture's file can no longer be read: {source}"
-        )),
-        other => ApiError::internal(other),
-    })?;
-    if let Some(err) = &f.records.classify_error {
-        return Err(ApiError::Conflict(format!("the capture cannot be classified: {err}")));
-    }
+/// Classifies the hosts of a capture file again (on demand; only `mac` when given) and
+/// stores each prediction in its host's history, timed now. Returns the predictions.
+pub(crate) fn classify_file(
+    state: &AppState,
+    path: &Path,
+    mac: Option<trident_types::MacAddr>,
+) -> ApiResult<Vec<Prediction>> {
+    let opts = record_options().map_err(ApiError::internal)?;
+    let Some(model) = opts.model.as_deref() else {
+        return Err(ApiError::internal("no role model loaded"));
+    };
+    let mut preds =
+        trident_index::records::classify_capture(path, model, mac).map_err(|e| match e {
+            IndexError::Capture { source, .. } => ApiError::Conflict(format!(
+                "the capture's file can no longer be read: {source}"
+            )),
+            IndexError::Sqlite(_) | IndexError::Io { .. } | IndexError::Redis(_) => {
+                ApiError::internal(e)
+            }
+            other => ApiError::Conflict(format!("the capture cannot be classified: {other}")),
+        })?;
     let ts = now();
-    let mut preds = f.records.predictions;
     state.write_blocking(|s| {
         for p in &mut preds {
             p.ts = ts;
@@ -304,5 +323,7 @@ fn sha256_of(path: &Path) -> Result<Option<String>, IndexError> {
         }
         h.update(buf.get(..n).unwrap_or(&[]));
     }
-    Ok(Some(h.finalize().iter().map(|b| format!("{b:02x}")).collect()))
+    Ok(Some(
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
+    ))
 }

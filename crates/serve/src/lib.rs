@@ -43,8 +43,8 @@ use utoipa_axum::routes;
 
 pub use auth::{COOKIE, generate_token};
 pub use captures::{CaptureInfo, CaptureStatus, UPLOADS_DIR};
-pub use ingest::{PathOutcome, ingest_path};
 pub use error::{ApiError, ErrorBody};
+pub use ingest::{PathOutcome, ingest_path};
 pub use state::{AppState, DataSource, ServeOptions};
 
 /// Default upload limit in MiB (`--max-upload-mb`).
@@ -57,7 +57,11 @@ pub const DEFAULT_MAX_UPLOAD_MB: u64 = 2048;
         description = "Network-traffic analysis: counts (potiron's top, series, ISN, parallel coordinates), hosts, flows, role predictions and captures. Errors are `{\"error\", \"detail\"}`.",
         license(name = "Apache-2.0")
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(
+        ErrorBody,
+        trident_index::records::HostSort,
+        trident_index::records::SortOrder
+    )),
     tags(
         (name = "meta", description = "Health and the API itself"),
         (name = "counts", description = "Per sensor/day/field value counts (both stores)"),

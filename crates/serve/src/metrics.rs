@@ -175,12 +175,12 @@ impl Metrics {
         );
         // Outcomes are known in advance: show them at zero from the first scrape.
         for o in ["ingested", "skipped", "failed"] {
-            ingest_files.get_or_create(&OutcomeLabel {
+            let _ = ingest_files.get_or_create(&OutcomeLabel {
                 outcome: o.to_owned(),
             });
         }
         for o in ["accepted", "too_large", "not_a_capture", "failed"] {
-            uploads.get_or_create(&OutcomeLabel {
+            let _ = uploads.get_or_create(&OutcomeLabel {
                 outcome: o.to_owned(),
             });
         }
@@ -241,11 +241,15 @@ impl Metrics {
 
     /// Sets the store gauges and renders everything in Prometheus' text format.
     pub(crate) fn render(&self, snapshot: &StoreSnapshot) -> String {
-        let _one = self.scrape.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _one = self
+            .scrape
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(s) = snapshot.summary.as_ref() {
             self.hosts.set(i64::try_from(s.hosts).unwrap_or(i64::MAX));
             self.flows.set(i64::try_from(s.flows).unwrap_or(i64::MAX));
-            self.captures.set(i64::try_from(s.files).unwrap_or(i64::MAX));
+            self.captures
+                .set(i64::try_from(s.files).unwrap_or(i64::MAX));
             self.hosts_by_role.clear();
             for r in &s.roles {
                 self.hosts_by_role

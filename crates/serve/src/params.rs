@@ -109,12 +109,23 @@ pub(crate) fn protocol(name: &str, s: &str) -> ApiResult<u8> {
 
 /// Parses an RFC 3339 time parameter.
 pub(crate) fn time(name: &str, s: &str) -> ApiResult<trident_types::Timestamp> {
-    trident_index::records::parse_rfc3339(s).ok_or_else(|| {
-        ApiError::param(
-            name,
-            format!("{s:?} is not an RFC 3339 time (2014-08-01T12:00:00Z)"),
-        )
-    })
+    // RFC 3339 date-time only: a date, `T`, a time and an offset (no bare date, no spaces).
+    let shaped = s.len() > 19
+        && matches!(s.as_bytes().get(10), Some(b'T' | b't'))
+        && s.trim() == s
+        && s.ends_with(|c: char| c == 'Z' || c == 'z' || c.is_ascii_digit())
+        && (s.ends_with(['Z', 'z'])
+            || s.get(s.len().saturating_sub(6)..)
+                .is_some_and(|o| o.starts_with(['+', '-'])));
+    shaped
+        .then(|| trident_index::records::parse_rfc3339(s))
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::param(
+                name,
+                format!("{s:?} is not an RFC 3339 time (2014-08-01T12:00:00Z)"),
+            )
+        })
 }
 
 /// Checks a number against inclusive bounds.
@@ -174,6 +185,28 @@ pub(crate) fn protocol_schema() -> impl Into<RefOr<Schema>> {
     )
 }
 
+/// Free text: anything but control characters.
+pub(crate) const TEXT_PATTERN: &str = "^[^\\x00-\\x1f\\x7f-\\x9f]+$";
+
+/// Schema of a free-text parameter of 1 to `max` characters.
+pub(crate) fn text_schema(max: usize) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(TEXT_PATTERN))
+}
+
+/// Schema of an upload's name.
+pub(crate) fn name_schema() -> impl Into<RefOr<Schema>> {
+    text_schema(255).description(Some("A file name, kept as metadata only"))
+}
+
+/// Schema of an upload's sensor.
+pub(crate) fn sensor_schema() -> impl Into<RefOr<Schema>> {
+    text_schema(128).description(Some("A sensor name"))
+}
+
 /// Schema of an RFC 3339 time parameter.
 pub(crate) fn time_schema() -> impl Into<RefOr<Schema>> {
     ObjectBuilder::new()
@@ -205,5 +238,10 @@ mod tests {
         assert!(field("field", "tcpseq").is_err());
         assert!(field("field", "dport").is_ok());
         assert_eq!(day_string(20_140_826), "2014-08-26");
+        assert!(time("t", "2014-08-01T00:00:00Z").is_ok());
+        assert!(time("t", "2014-08-01t00:00:00.5+02:00").is_ok());
+        assert!(time("t", "2014-08-01").is_err());
+        assert!(time("t", "2014-08-01 00:00:00Z").is_err());
+        assert!(time("t", " 2014-08-01T00:00:00Z").is_err());
     }
 }

@@ -52,7 +52,11 @@ pub(crate) fn sniff(head: &[u8]) -> Result<Sniffed, String> {
             Err(format!(
                 "not a capture: the first bytes {} are not those of pcap, pcapng, gzip or zstd{}",
                 hex(magic),
-                if looks_text { " (this looks like text)" } else { "" }
+                if looks_text {
+                    " (this looks like text)"
+                } else {
+                    ""
+                }
             ))
         }
     }

@@ -163,9 +163,12 @@ impl AppState {
                     .pop();
                 match pooled {
                     Some(r) => Ok(Conn::Redis(r)),
-                    None => RedisStore::open(url)
-                        .map(Conn::Redis)
-                        .map_err(|e| ApiError::Unavailable(format!("the Redis store is unreachable: {}", redis_reason(&e)))),
+                    None => RedisStore::open(url).map(Conn::Redis).map_err(|e| {
+                        ApiError::Unavailable(format!(
+                            "the Redis store is unreachable: {}",
+                            redis_reason(&e)
+                        ))
+                    }),
                 }
             }
         }
@@ -184,7 +187,11 @@ impl AppState {
                 }
             }
             Conn::Redis(r) => {
-                let mut pool = self.inner.redis.lock().unwrap_or_else(PoisonError::into_inner);
+                let mut pool = self
+                    .inner
+                    .redis
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
                 if pool.len() < MAX_IDLE_READERS {
                     pool.push(r);
                 }

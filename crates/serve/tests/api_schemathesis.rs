@@ -41,13 +41,26 @@ fn schemathesis_against_running_server() {
     let addr = listener.local_addr().unwrap();
     let state = AppState::new(options(&dir)).unwrap();
     rt.spawn(async move {
-        axum::serve(listener, trident_serve::app(state)).await.unwrap();
+        axum::serve(listener, trident_serve::app(state))
+            .await
+            .unwrap();
     });
     let url = format!("http://{addr}/api/v1/openapi.json");
+    let config = repo().join("crates/serve/tests/schemathesis.toml");
     let out = Command::new(&exe)
-        .args(["run", &url, "--checks", "all", "--max-examples", "25", "--workers", "2"])
+        .arg("--config-file")
+        .arg(&config)
+        .args([
+            "run",
+            &url,
+            "--checks",
+            "all",
+            "--max-examples",
+            "25",
+            "--workers",
+            "1",
+        ])
         .args(["--request-timeout", "20", "--no-color"])
-        .env("SCHEMATHESIS_CONFIG", repo().join("crates/serve/tests/schemathesis.toml"))
         .current_dir(repo().join("crates/serve/tests"))
         .output()
         .unwrap_or_else(|e| panic!("running {}: {e}", exe.display()));

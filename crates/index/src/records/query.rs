@@ -87,6 +87,7 @@ pub(crate) fn delete_file_records(
         }
     }
     for sql in [
+        "DELETE FROM flow_records WHERE rowid IN (SELECT rowid FROM flows WHERE file_id = ?1)",
         "DELETE FROM flows WHERE file_id = ?1",
         "DELETE FROM host_files WHERE file_id = ?1",
         "DELETE FROM host_ips WHERE file_id = ?1",
@@ -131,9 +132,11 @@ pub(crate) fn write_records(
     {
         let mut ins = tx.prepare_cached(
             "INSERT INTO flows (file_id, sensor, id, first_ns, last_ns, protocol, orig_ip,
-                resp_ip, orig_port, resp_port, orig_mac, resp_mac, packets, bytes, record)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                resp_ip, orig_port, resp_port, orig_mac, resp_mac, packets, bytes)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
         )?;
+        let mut ins_rec =
+            tx.prepare_cached("INSERT INTO flow_records (rowid, record) VALUES (?1, ?2)")?;
         for f in &rec.flows {
             let json = serde_json::to_string(f).map_err(json_err)?;
             ins.execute(params![
@@ -151,8 +154,8 @@ pub(crate) fn write_records(
                 f.resp_mac.map(|m| m.to_string()),
                 to_i64(f.orig_pkts.saturating_add(f.resp_pkts)),
                 to_i64(f.orig_bytes.saturating_add(f.resp_bytes)),
-                json
             ])?;
+            ins_rec.execute(params![tx.last_insert_rowid(), json])?;
         }
     }
     // A key could in principle name two inventory rows of one file; they are merged.
@@ -416,12 +419,20 @@ impl SqliteStore {
             .query_row(params![sensor, day], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })?;
-        let hosts: i64 = c
-            .prepare_cached(
-                "SELECT COUNT(DISTINCT key) FROM host_files
-                 WHERE (?1 IS NULL OR sensor = ?1) AND first_ns < ?3 AND last_ns >= ?2",
-            )?
-            .query_row(params![sensor, from_ns, to_ns], |r| r.get(0))?;
+        let hosts: i64 = match (sensor, day) {
+            (None, None) => c
+                .prepare_cached("SELECT COUNT(*) FROM hosts")?
+                .query_row([], |r| r.get(0))?,
+            (Some(s), None) => c
+                .prepare_cached("SELECT COUNT(DISTINCT key) FROM host_files WHERE sensor = ?1")?
+                .query_row([s], |r| r.get(0))?,
+            _ => c
+                .prepare_cached(
+                    "SELECT COUNT(DISTINCT key) FROM host_files
+                     WHERE first_ns < ?3 AND last_ns >= ?2 AND (?1 IS NULL OR sensor = ?1)",
+                )?
+                .query_row(params![sensor, from_ns, to_ns], |r| r.get(0))?,
+        };
         let flows: i64 = if day.is_some() {
             c.prepare_cached(
                 "SELECT COUNT(*) FROM flows
@@ -788,22 +799,31 @@ impl SqliteStore {
         let limit = page_limit(f.limit);
         let lim = next_param(&mut args, Sql::Integer(i64::from(limit)));
         let off = next_param(&mut args, Sql::Integer(to_i64(f.offset)));
+        // The page's rows first, from the narrow table; then each one's record.
         let sql = format!(
-            "SELECT id, sensor, file_id, record FROM flows {filter}
+            "SELECT rowid, id, sensor, file_id FROM flows {filter}
              ORDER BY first_ns DESC, rowid DESC LIMIT {lim} OFFSET {off}"
         );
-        let mut st = self.conn.prepare_cached(&sql)?;
-        let mut rows = st.query(params_from_iter(args.iter()))?;
-        let mut items = Vec::new();
-        while let Some(r) = rows.next()? {
-            let text: String = r.get(3)?;
+        let page: Vec<(i64, String, String, i64)> = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(params_from_iter(args.iter()), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let mut rec = self
+            .conn
+            .prepare_cached("SELECT record FROM flow_records WHERE rowid = ?1")?;
+        let mut items = Vec::with_capacity(page.len());
+        for (rowid, id, sensor, capture) in page {
+            let text: String = rec.query_row([rowid], |r| r.get(0))?;
             let mut record: serde_json::Map<String, Value> =
                 serde_json::from_str(&text).map_err(json_err)?;
             record.remove("id");
             items.push(FlowRow {
-                id: r.get(0)?,
-                sensor: r.get(1)?,
-                capture: r.get(2)?,
+                id,
+                sensor,
+                capture,
                 record,
             });
         }

@@ -1,4 +1,5 @@
-//! The records' tables. Every per-file table carries `file_id` (the `files` row), which is
+//! The records' tables. The wide JSON of a flow lives in `flow_records` (same rowid as its
+//! `flows` row) so that filtering and counting flows reads only the narrow table. Every per-file table carries `file_id` (the `files` row), which is
 //! what removal and `--force` delete by; `hosts` is derived (merged per key from
 //! `host_files` and the latest `predictions` row) and recomputed for the keys a file touches.
 //! Times are nanoseconds since the epoch (`*_ns`), minutes are epoch seconds of the minute
@@ -22,7 +23,10 @@ CREATE TABLE IF NOT EXISTS flows (
     orig_mac TEXT,
     resp_mac TEXT,
     packets INTEGER NOT NULL,
-    bytes INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS flow_records (
+    rowid INTEGER PRIMARY KEY,
     record TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS flows_first ON flows (first_ns);
@@ -45,6 +49,7 @@ CREATE TABLE IF NOT EXISTS host_files (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS host_files_file ON host_files (file_id);
 CREATE INDEX IF NOT EXISTS host_files_sensor ON host_files (sensor, key);
+CREATE INDEX IF NOT EXISTS host_files_time ON host_files (first_ns, last_ns, sensor, key);
 CREATE TABLE IF NOT EXISTS host_ips (
     ip BLOB NOT NULL,
     key TEXT NOT NULL,

@@ -219,8 +219,17 @@ impl FaucetNet {
         }
     }
 
+    /// Starts faucetconfrpc again on the same port (after [`FaucetNet::stop_confrpc`]).
+    pub fn restart_confrpc(&mut self) {
+        self.stop_confrpc();
+        self.start_confrpc_on(self.rpc_port);
+    }
+
     fn start_confrpc(&mut self) {
-        let port = free_port();
+        self.start_confrpc_on(free_port());
+    }
+
+    fn start_confrpc_on(&mut self, port: u16) {
         let prom = free_port();
         let certs = self.path("certs");
         let log = std::fs::File::create(self.path("confrpc.log")).unwrap();

@@ -73,7 +73,7 @@ export function timeTicks(lo, hi, count = 6) {
   for (let t = Math.ceil(lo / step) * step; t <= hi; t += step) {
     const d = new Date(t);
     let label;
-    if (step < SEC) label = clock(t, true).slice(3);
+    if (step < SEC) label = clock(t, true);
     else if (step < MIN) label = clock(t);
     else if (step < DAY && !(d.getUTCHours() === 0 && d.getUTCMinutes() === 0 && span > DAY)) label = clock(t).slice(0, 5);
     else label = dateTime(d).slice(5, 10);
@@ -561,13 +561,16 @@ export function parallelChart(opts) {
     const every = Math.max(1, Math.ceil(n / Math.max(1, Math.floor((width - m.l - m.r) / 40))));
     opts.days.forEach((d, i) => {
       ax.append(s('line', { x1: x(i), x2: x(i), y1: m.t, y2: height - m.b }));
-      if (i % every === 0) ax.append(s('text', { x: x(i), y: height - m.b + 16, 'text-anchor': 'middle' }, d.slice(8)));
+      if (i % every === 0) ax.append(s('text', { x: x(i), y: height - m.b + 16, 'text-anchor': 'middle' }, n <= 12 ? d.slice(5) : d.slice(8)));
     });
     svg.append(ax);
     axisTitles(svg, { width, height, m, xLabel: `day of ${opts.days[0] ? opts.days[0].slice(0, 7) : 'month'}`, yLabel: opts.unit || 'count' });
     lines = opts.rows.map((row, i) => {
       const d = row.counts.map((c, k) => `${k ? 'L' : 'M'}${x(k).toFixed(1)},${y(c).toFixed(1)}`).join('');
-      const p = s('path', { class: 'pc-line', d, stroke: opts.colourOf(i) });
+      const p = s('g', { class: 'pc-line', stroke: opts.colourOf(i), fill: opts.colourOf(i), 'data-value': row.value },
+        s('path', { class: 'hit', d, fill: 'none' }),
+        s('path', { class: 'vis', d, fill: 'none' }),
+        row.counts.map((c, k) => s('circle', { cx: x(k).toFixed(1), cy: y(c).toFixed(1), r: n === 1 ? 5 : 2.5, stroke: 'none', style: n === 1 ? 'pointer-events: all' : null })));
       p.addEventListener('mouseenter', () => highlight(i));
       p.addEventListener('mousemove', (ev) => {
         const [px] = pointer(svg, ev);

@@ -65,10 +65,10 @@ pub(crate) async fn list(State(state): State<AppState>) -> ApiResult<Json<Vec<Ca
 #[into_params(parameter_in = Query)]
 pub(crate) struct UploadParams {
     /// The file's name, kept as metadata (the stored file is named by the server).
-    #[param(min_length = 1, max_length = 255)]
+    #[param(schema_with = crate::params::name_schema)]
     name: Option<String>,
     /// The sensor to file the counts under (default: potiron's convention from `name`).
-    #[param(min_length = 1, max_length = 128)]
+    #[param(schema_with = crate::params::sensor_schema)]
     sensor: Option<String>,
 }
 
@@ -80,10 +80,16 @@ const MAX_SENSOR: usize = 128;
 fn clean_text(param: &str, s: &str, max: usize) -> ApiResult<String> {
     let n = s.chars().count();
     if n == 0 || n > max {
-        return Err(ApiError::param(param, format!("must be 1 to {max} characters")));
+        return Err(ApiError::param(
+            param,
+            format!("must be 1 to {max} characters"),
+        ));
     }
-    if s.chars().any(char::is_control) {
-        return Err(ApiError::param(param, "must not contain control characters"));
+    if s.chars().any(|c| c.is_control()) {
+        return Err(ApiError::param(
+            param,
+            "must not contain control characters",
+        ));
     }
     Ok(s.to_owned())
 }
@@ -113,7 +119,11 @@ pub(crate) async fn upload(
         return Err(redis_counts_only());
     };
     let metrics = &state.inner.metrics;
-    let name = p.name.as_deref().map(|n| clean_text("name", n, MAX_NAME)).transpose()?;
+    let name = p
+        .name
+        .as_deref()
+        .map(|n| clean_text("name", n, MAX_NAME))
+        .transpose()?;
     // Only the last path component of a client's name is kept, and only as metadata.
     let name = name.map(|n| {
         n.rsplit(['/', '\\'])
@@ -206,7 +216,9 @@ pub(crate) async fn upload(
     let Some((mut f, tmp, stored)) = file else {
         metrics.upload("not_a_capture");
         return Err(ApiError::UnsupportedMediaType(
-            sniff(&head).err().unwrap_or_else(|| "not a capture".to_owned()),
+            sniff(&head)
+                .err()
+                .unwrap_or_else(|| "not a capture".to_owned()),
         ));
     };
     f.flush().await.map_err(ApiError::internal)?;
@@ -271,7 +283,11 @@ fn target(id: &str) -> ApiResult<Target> {
     if valid_upload_id(id) {
         return Ok(Target::Upload(id.to_owned()));
     }
-    if !id.is_empty() && id.len() <= 18 && id.bytes().all(|b| b.is_ascii_digit()) && !id.starts_with('0') {
+    if !id.is_empty()
+        && id.len() <= 18
+        && id.bytes().all(|b| b.is_ascii_digit())
+        && !id.starts_with('0')
+    {
         if let Ok(n) = id.parse::<i64>() {
             return Ok(Target::Stored(n));
         }
@@ -303,7 +319,12 @@ pub(crate) async fn get(
         return Err(redis_counts_only());
     }
     match target(&id)? {
-        Target::Upload(u) => state.inner.uploads.get(&u).map(Json).ok_or_else(|| no_capture(&id)),
+        Target::Upload(u) => state
+            .inner
+            .uploads
+            .get(&u)
+            .map(Json)
+            .ok_or_else(|| no_capture(&id)),
         Target::Stored(n) => state
             .read(move |c| Ok(c.sqlite()?.capture(n)?))
             .await?
@@ -379,7 +400,7 @@ pub(crate) async fn classify(
     if state.inner.uploads.dir().is_none() {
         return Err(redis_counts_only());
     }
-    let (path, sensor) = match target(&id)? {
+    let (path, _sensor) = match target(&id)? {
         Target::Upload(u) => {
             let info = state.inner.uploads.get(&u).ok_or_else(|| no_capture(&id))?;
             if info.status != CaptureStatus::Done && info.status != CaptureStatus::Skipped {
@@ -388,7 +409,11 @@ pub(crate) async fn classify(
                     info.status
                 )));
             }
-            let (path, _) = state.inner.uploads.file_of(&u).ok_or_else(|| no_capture(&id))?;
+            let (path, _) = state
+                .inner
+                .uploads
+                .file_of(&u)
+                .ok_or_else(|| no_capture(&id))?;
             (path, info.sensor)
         }
         Target::Stored(n) => {
@@ -407,8 +432,7 @@ pub(crate) async fn classify(
         }
     };
     let s = state.clone();
-    let preds =
-        tokio::task::spawn_blocking(move || classify_file(&s, &path, sensor.as_deref())).await??;
+    let preds = tokio::task::spawn_blocking(move || classify_file(&s, &path, None)).await??;
     Ok(Json(preds))
 }
 
@@ -471,20 +495,29 @@ pub(crate) async fn classify_host(
             shas.push(c.sha256);
         }
     }
-    let Some((path, sensor)) = shas.iter().find_map(|s| upload_of(&state, s)) else {
+    let Some((path, _)) = shas.iter().find_map(|s| upload_of(&state, s)) else {
         return Err(ApiError::Conflict(format!(
             "none of the captures host {key} appears in is kept by this server; upload one to classify the host on demand"
         )));
     };
     let s = state.clone();
-    let preds =
-        tokio::task::spawn_blocking(move || classify_file(&s, &path, sensor.as_deref())).await??;
+    let mac = detail
+        .summary
+        .mac
+        .as_deref()
+        .and_then(trident_index::records::parse_mac);
+    let preds = tokio::task::spawn_blocking(move || classify_file(&s, &path, mac)).await??;
     let want = detail.summary.key;
     preds
         .into_iter()
-        .find(|p| trident_index::records::normalize_key(&p.host) == trident_index::records::normalize_key(&want))
+        .find(|p| {
+            trident_index::records::normalize_key(&p.host)
+                == trident_index::records::normalize_key(&want)
+        })
         .map(Json)
         .ok_or_else(|| {
-            ApiError::Conflict(format!("the model gives host {key} no prediction (it sent no Ethernet frames of its own)"))
+            ApiError::Conflict(format!(
+                "the model gives host {key} no prediction (it sent no Ethernet frames of its own)"
+            ))
         })
 }

@@ -67,7 +67,7 @@ pub(crate) async fn fields() -> Json<Vec<FieldInfo>> {
 #[into_params(parameter_in = Query)]
 pub(crate) struct TopParams {
     /// The field ranked.
-    #[param(schema_with = params::field_schema)]
+    #[param(schema_with = params::field_schema, required = true)]
     field: String,
     /// Only this sensor.
     sensor: Option<String>,
@@ -131,15 +131,25 @@ pub struct TopOut {
 const DEFAULT_TOP: u32 = 10;
 
 fn period_of(p: &TopParams) -> ApiResult<Period> {
+    // Every parameter given is validated, even one a more specific one overrides.
+    let month = p
+        .month
+        .as_deref()
+        .map(|m| params::month("month", m))
+        .transpose()?;
+    let from = p
+        .from
+        .as_deref()
+        .map(|s| params::day("from", s))
+        .transpose()?;
+    let to = p.to.as_deref().map(|s| params::day("to", s)).transpose()?;
     if let Some(d) = &p.day {
         return Ok(Period::Day(params::day("day", d)?));
     }
-    if let Some(m) = &p.month {
-        return Ok(Period::Month(params::month("month", m)?));
+    if let Some(m) = month {
+        return Ok(Period::Month(m));
     }
     let (lo, hi) = ALL_TIME.bounds();
-    let from = p.from.as_deref().map(|s| params::day("from", s)).transpose()?;
-    let to = p.to.as_deref().map(|s| params::day("to", s)).transpose()?;
     Ok(Period::Range(from.unwrap_or(lo), to.unwrap_or(hi)))
 }
 
@@ -227,7 +237,7 @@ pub(crate) async fn top(
 #[into_params(parameter_in = Query)]
 pub(crate) struct SeriesParams {
     /// The field.
-    #[param(schema_with = params::field_schema)]
+    #[param(schema_with = params::field_schema, required = true)]
     field: String,
     /// The value, as `top` writes it.
     value: String,
@@ -301,13 +311,15 @@ pub(crate) async fn series(
 ) -> ApiResult<Json<SeriesOut>> {
     let Query(p) = q?;
     let field = params::field("field", &p.field)?;
+    let year = p
+        .year
+        .as_deref()
+        .map(|y| params::year("year", y))
+        .transpose()?;
     let period = if let Some(m) = &p.month {
         Some(Period::Month(params::month("month", m)?))
-    } else if let Some(y) = &p.year {
-        let y = params::year("year", y)?;
-        Some(Period::Range(y * 10_000 + 101, y * 10_000 + 1231))
     } else {
-        None
+        year.map(|y| Period::Range(y * 10_000 + 101, y * 10_000 + 1231))
     };
     let (value, sensor) = (p.value.clone(), p.sensor.clone());
     let rows = state
@@ -346,7 +358,7 @@ pub(crate) async fn series(
 #[into_params(parameter_in = Query)]
 pub(crate) struct IsnParams {
     /// The day.
-    #[param(schema_with = params::day_schema)]
+    #[param(schema_with = params::day_schema, required = true)]
     day: String,
     /// Only this sensor.
     sensor: Option<String>,
@@ -401,7 +413,11 @@ pub(crate) async fn isn(
 ) -> ApiResult<Json<IsnOut>> {
     let Query(p) = q?;
     let day = params::day("day", &p.day)?;
-    let from = p.from.as_deref().map(|s| params::hhmm("from", s)).transpose()?;
+    let from = p
+        .from
+        .as_deref()
+        .map(|s| params::hhmm("from", s))
+        .transpose()?;
     let minutes = p
         .minutes
         .map(|m| params::bounded("minutes", m.into(), 1, 1440))
@@ -466,10 +482,10 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ParallelParams {
     /// The field.
-    #[param(schema_with = params::field_schema)]
+    #[param(schema_with = params::field_schema, required = true)]
     field: String,
     /// The month.
-    #[param(schema_with = params::month_schema)]
+    #[param(schema_with = params::month_schema, required = true)]
     month: String,
     /// Only this sensor.
     sensor: Option<String>,
@@ -515,7 +531,10 @@ pub(crate) async fn parallel(
     let limit = usize::try_from(limit).unwrap_or(10);
     let sensor = p.sensor.clone();
     let table = state
-        .read(move |c| Ok(c.store().parallel(field, sensor.as_deref(), month, limit, &[])?))
+        .read(move |c| {
+            Ok(c.store()
+                .parallel(field, sensor.as_deref(), month, limit, &[])?)
+        })
         .await?;
     Ok(Json(ParallelOut {
         field: field.name().to_owned(),

@@ -6,8 +6,8 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use serde::{Deserialize, Serialize};
 use trident_index::records::{
-    FlowFilter, FlowRow, HostDetail, HostFilter, HostSort, HostSummary, MAX_PAGE, Page,
-    Prediction, SensorDays, SortOrder, Subnet, Summary, Traffic, TrafficQuery,
+    FlowFilter, FlowRow, HostDetail, HostFilter, HostSort, HostSummary, MAX_PAGE, Page, Prediction,
+    SensorDays, SortOrder, Subnet, Summary, Traffic, TrafficQuery,
 };
 use utoipa::{IntoParams, ToSchema};
 
@@ -57,7 +57,11 @@ pub(crate) async fn summary(
     q: Result<Query<SummaryParams>, QueryRejection>,
 ) -> ApiResult<Json<Summary>> {
     let Query(p) = q?;
-    let day = p.day.as_deref().map(|d| params::day("day", d)).transpose()?;
+    let day = p
+        .day
+        .as_deref()
+        .map(|d| params::day("day", d))
+        .transpose()?;
     let sensor = p.sensor;
     let s = state
         .read(move |c| Ok(c.sqlite()?.summary(sensor.as_deref(), day)?))
@@ -122,22 +126,26 @@ pub(crate) async fn traffic(
             ));
         }
     };
+    // Every parameter given is validated, even one that `day` overrides.
+    let given_from = p
+        .from
+        .as_deref()
+        .map(|s| params::time("from", s))
+        .transpose()?;
+    let given_to = p.to.as_deref().map(|s| params::time("to", s)).transpose()?;
     let (from, to) = if let Some(d) = &p.day {
         let d = params::day("day", d)?;
-        let start = trident_index::records::parse_rfc3339(&format!(
-            "{}T00:00:00Z",
-            params::day_string(d)
-        ))
-        .ok_or_else(|| ApiError::param("day", "out of range"))?;
+        let start =
+            trident_index::records::parse_rfc3339(&format!("{}T00:00:00Z", params::day_string(d)))
+                .ok_or_else(|| ApiError::param("day", "out of range"))?;
         (
             Some(start),
-            Some(trident_types::Timestamp(start.as_nanos().saturating_add(NANOS_PER_DAY))),
+            Some(trident_types::Timestamp(
+                start.as_nanos().saturating_add(NANOS_PER_DAY),
+            )),
         )
     } else {
-        (
-            p.from.as_deref().map(|s| params::time("from", s)).transpose()?,
-            p.to.as_deref().map(|s| params::time("to", s)).transpose()?,
-        )
+        (given_from, given_to)
     };
     let q = TrafficQuery {
         sensor: p.sensor,
@@ -146,7 +154,9 @@ pub(crate) async fn traffic(
         host: p.host,
         bucket_seconds: bucket,
     };
-    Ok(Json(state.read(move |c| Ok(c.sqlite()?.traffic(&q)?)).await?))
+    Ok(Json(
+        state.read(move |c| Ok(c.sqlite()?.traffic(&q)?)).await?,
+    ))
 }
 
 /// Query of `GET /api/v1/hosts`.
@@ -216,7 +226,10 @@ pub(crate) async fn hosts(
     let subnet = p
         .subnet
         .as_deref()
-        .map(|s| s.parse::<Subnet>().map_err(|e| ApiError::param("subnet", e)))
+        .map(|s| {
+            s.parse::<Subnet>()
+                .map_err(|e| ApiError::param("subnet", e))
+        })
         .transpose()?;
     let f = HostFilter {
         role: p.role,
@@ -234,7 +247,8 @@ pub(crate) async fn hosts(
     let mut page = state.read(move |c| Ok(c.sqlite()?.hosts(&f)?)).await?;
     if sdn_state.is_some() {
         // The index keeps no SDN state: no host has one, so none matches.
-        page.items.retain(|h| h.state.is_some() && h.state == sdn_state);
+        page.items
+            .retain(|h| h.state.is_some() && h.state == sdn_state);
         page.total = page.items.len() as u64;
     }
     Ok(Json(page))
@@ -287,9 +301,7 @@ pub(crate) struct PageParams {
 async fn host_exists(state: &AppState, key: &str) -> ApiResult<()> {
     let k = key.to_owned();
     let found = state
-        .read(move |c| {
-            Ok(c.sqlite()?.host(&k)?.is_some())
-        })
+        .read(move |c| Ok(c.sqlite()?.host(&k)?.is_some()))
         .await?;
     if found { Ok(()) } else { Err(no_host(key)) }
 }
@@ -387,7 +399,11 @@ pub(crate) async fn flows(
             .as_deref()
             .map(|s| params::protocol("protocol", s))
             .transpose()?,
-        from: p.from.as_deref().map(|s| params::time("from", s)).transpose()?,
+        from: p
+            .from
+            .as_deref()
+            .map(|s| params::time("from", s))
+            .transpose()?,
         to: p.to.as_deref().map(|s| params::time("to", s)).transpose()?,
         sensor: p.sensor,
         offset: offset(p.offset)?,

@@ -170,7 +170,7 @@ await step('TCP ISN scatter with a port legend', page, async () => {
 
 await step('parallel coordinates of daily top values', page, async () => {
   await page.goto(`${base}#/parallel`);
-  await waitView('.chart path.pc-line');
+  await waitView('.chart .pc-line');
   await page.hover('.legend button');
   await settle();
   await shot(page, '09-parallel');

@@ -44,7 +44,11 @@ pub fn fill_paths() -> Vec<PathBuf> {
         .filter(|p| p.extension().is_some_and(|e| e == "pcap"))
         .collect();
     v.sort();
-    for rel in ["made/sites.pcapng.gz", "ndpi/dns.pcap", "ndpi/443-chrome.pcap"] {
+    for rel in [
+        "made/sites.pcapng.gz",
+        "ndpi/dns.pcap",
+        "ndpi/443-chrome.pcap",
+    ] {
         let p = corpus().join(rel);
         assert!(p.is_file(), "corpus capture {} is missing", p.display());
         v.push(p);
@@ -91,12 +95,8 @@ pub struct Answer {
 impl Answer {
     /// The body as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "not JSON ({e}): {}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     /// Asserts an error answer of this status and code, returns its detail.
@@ -120,7 +120,13 @@ pub async fn send(app: &Router, req: Request<Body>) -> Answer {
     let resp = app.clone().oneshot(req).await.unwrap();
     let status = resp.status();
     let headers = resp.headers().clone();
-    let body = resp.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
     Answer {
         status,
         headers,

@@ -168,12 +168,14 @@ export async function isn(view, ctx) {
   const limIn = h('input', { type: 'number', min: 1, max: 100000, value: limit, style: { width: '6rem' }, 'aria-label': 'At most points' });
   const apply = () => go({ from: fromIn.value, minutes: minIn.value, limit: limIn.value });
   for (const el of [fromIn, minIn, limIn]) el.addEventListener('change', apply);
-  const daySel = h('select', { 'aria-label': 'Day' }, [...ctx.state.days()].reverse().map((d) => h('option', { value: d }, d)));
+  const dayList = [...ctx.state.days()].reverse();
+  if (day && !dayList.includes(day)) dayList.unshift(day);
+  const daySel = h('select', { 'aria-label': 'Day' }, dayList.map((d) => h('option', { value: d }, d)));
   daySel.value = day;
   daySel.addEventListener('change', () => go({ day: daySel.value }));
   const controls = [h('label', null, 'Day ', daySel), h('label', null, 'From ', fromIn), h('label', null, 'Minutes ', minIn), h('label', null, 'Points ', limIn)];
   const title = 'TCP sequence numbers';
-  const sub = `SYN packets of ${day || 'no day'} · ${ctx.state.sensor || 'all sensors'}`;
+  const sub = `TCP packets of ${day || 'no day'} · ${ctx.state.sensor || 'all sensors'}`;
   if (!day) { mount(view, head(title, sub, controls), h('section', { class: 'card' }, noData('yet'))); return; }
   mount(view, head(title, sub, controls), h('p', { class: 'loading' }, 'Loading…'));
   const res = await get('isn', { day, sensor: ctx.state.sensor, from, minutes, limit });
@@ -252,10 +254,15 @@ export async function parallel(view, ctx) {
   const hidden = new Set();
   const box = h('div');
   const legendBox = h('div');
+  const busy = days.map((_, k) => rows.some((r) => r.counts[k] > 0));
+  const emptyDays = busy.filter((b) => !b).length;
+  const compactIn = h('input', { type: 'checkbox', checked: emptyDays > 0, onchange: () => draw() });
   let chart = null;
   const draw = () => {
     const shown = rows.map((r, i) => ({ r, i })).filter(({ r }) => !hidden.has(r.value));
-    chart = parallelChart({ days, rows: shown.map(({ r }) => r), colourOf: (k) => colourOf(shown[k].i), unit: 'packets per day' });
+    const keep = days.map((_, k) => !compactIn.checked || busy[k]);
+    const pick = (list) => list.filter((_, k) => keep[k]);
+    chart = parallelChart({ days: pick(days), rows: shown.map(({ r }) => ({ ...r, counts: pick(r.counts) })), colourOf: (k) => colourOf(shown[k].i), unit: 'packets per day' });
     mount(box, chart.el);
     mount(legendBox, legend(rows.map((r, i) => ({ key: r.value, label: `${r.value} (${compact(r.total)})`, colour: colourOf(i) })), hidden,
       (k) => { if (hidden.has(k)) hidden.delete(k); else hidden.add(k); draw(); },
@@ -265,5 +272,6 @@ export async function parallel(view, ctx) {
   mount(view, head(title, sub, controls),
     h('section', { class: 'card' },
       h('div', { class: 'card-head' }, h('h2', null, `${rows.length} values that made a day's top ${limit}`), h('span', { class: 'hint' }, 'hover a line or a legend entry to highlight it; click the legend to hide')),
+      emptyDays ? h('div', { class: 'chart-toolbar' }, h('label', null, compactIn, ` hide the ${emptyDays} day${emptyDays === 1 ? '' : 's'} without any of these values`)) : null,
       box, legendBox));
 }
