@@ -21,7 +21,7 @@
 set -euo pipefail
 D=$1
 P=$2
-FAUCET_VENV=${TRIDENT_FAUCET_VENV:-/opt/trident-faucet/faucet}
+FAUCET_VENV=${TRIDENT_FAUCET_ROOT:-/opt/trident-faucet}/faucet
 SW=$P-sw
 BR=$P-br
 [ -d "$D" ] || { echo "net-up: $D is not a directory" >&2; exit 2; }

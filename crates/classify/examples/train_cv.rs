@@ -51,15 +51,25 @@ fn main() {
         repeats: repeats.parse().unwrap(),
         seed: seed.parse().unwrap(),
         grid: match std::env::var("TRAIN_CV_GRID") {
-            // `layers:width:alpha,...`: MLP candidates to try instead of the family's grid.
+            // `layers:width:alpha` (MLP), `forest:trees`, `softmax:alpha`, comma-separated:
+            // candidates to try instead of the family's grid.
             Ok(spec) => spec
                 .split(',')
                 .map(|c| {
                     let p: Vec<&str> = c.split(':').collect();
-                    Candidate::Mlp {
-                        layers: p[0].parse().unwrap(),
-                        width: p[1].parse().unwrap(),
-                        alpha: p[2].parse().unwrap(),
+                    match p[0] {
+                        "forest" => Candidate::Forest {
+                            trees: p[1].parse().unwrap(),
+                            max_depth: None,
+                        },
+                        "softmax" => Candidate::Softmax {
+                            alpha: p[1].parse().unwrap(),
+                        },
+                        _ => Candidate::Mlp {
+                            layers: p[0].parse().unwrap(),
+                            width: p[1].parse().unwrap(),
+                            alpha: p[2].parse().unwrap(),
+                        },
                     }
                 })
                 .collect(),

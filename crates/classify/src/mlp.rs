@@ -535,6 +535,7 @@ mod tests {
         };
         assert!((loss - (net.loss(&x, &y, &batch) + penalty(&net))).abs() < 1e-12);
         let h = 1e-6;
+        #[allow(clippy::needless_range_loop)] // k indexes three parallel structures
         for k in 0..net.layers.len() {
             for (is_bias, len) in [
                 (false, net.layers[k].w.len()),

@@ -64,7 +64,9 @@ fn require_tools(browser_dir: &Path) {
         "/usr/bin/chromium is missing: install Debian's chromium (.ci/setup.d/20-browser.sh)"
     );
     assert!(
-        browser_dir.join("node_modules/playwright-core/package.json").is_file(),
+        browser_dir
+            .join("node_modules/playwright-core/package.json")
+            .is_file(),
         "playwright-core is not installed: run `npm ci` in {} (.ci/setup.d/20-browser.sh)",
         browser_dir.display()
     );
@@ -161,7 +163,14 @@ fn browser_dashboard_end_to_end() {
         out.status,
         log()
     );
-    for name in ["01-overview", "02-hosts", "04-host", "05-top-bubbles", "06-series", "10-captures"] {
+    for name in [
+        "01-overview",
+        "02-hosts",
+        "04-host",
+        "05-top-bubbles",
+        "06-series",
+        "10-captures",
+    ] {
         assert!(
             shots.join(format!("{name}.png")).is_file(),
             "no screenshot {name}.png in {}",

@@ -18,7 +18,8 @@
 //! many files a host appears in.
 //!
 //! A host's traffic over time is derived at query time from its flows (each flow's packets
-//! and bytes spread evenly over the minutes it spans); the per-sensor histogram is exact.
+//! and bytes spread evenly over the buckets it spans); the per-sensor histogram is exact to
+//! the minute. Answers have at most [`MAX_TRAFFIC_POINTS`] buckets.
 //!
 //! # Threads
 //!
@@ -53,7 +54,7 @@ pub use build::{
     MAX_CLASSIFY_PACKETS, MinuteTraffic, RecordOptions, Records, RecordsBuilder, classify_capture,
     host_key, model_name, prediction_of,
 };
-pub use query::{normalize_key, parse_mac, service_name};
+pub use query::{MAX_TRAFFIC_POINTS, normalize_key, parse_mac, service_name};
 
 pub use crate::read::{CaptureRead, read_capture_with};
 pub(crate) use schema::RECORDS_SCHEMA;
@@ -339,6 +340,8 @@ pub struct TrafficPoint {
 }
 
 /// Traffic over time: buckets with traffic, in time order (empty buckets left out).
+/// `bucket_seconds` is the width used: the one asked, or a wider round width when the
+/// period would otherwise need more than [`MAX_TRAFFIC_POINTS`] buckets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Traffic {
@@ -360,7 +363,8 @@ pub struct TrafficQuery {
     pub to: Option<Timestamp>,
     /// Only this host (key or IP address).
     pub host: Option<String>,
-    /// Bucket width: a multiple of [`BUCKET_SECONDS`] (0 or less: one minute).
+    /// Bucket width: a multiple of [`BUCKET_SECONDS`] (0: one minute); widened when the
+    /// period would need more than [`MAX_TRAFFIC_POINTS`] buckets.
     pub bucket_seconds: u32,
 }
 

@@ -279,7 +279,8 @@ fn each_capture_matches_flows_and_hosts() {
         assert_eq!(caps[0].flows, flows.len() as u64);
         assert_eq!(caps[0].hosts, hosts.len() as u64);
         let t = store.traffic(&TrafficQuery::default()).unwrap();
-        assert_eq!(t.bucket_seconds, 60);
+        assert!(t.bucket_seconds >= 60 && t.bucket_seconds % 60 == 0);
+        assert!(t.points.len() as i64 <= trident_index::records::MAX_TRAFFIC_POINTS);
         let packets: u64 = t.points.iter().map(|p| p.packets).sum();
         assert_eq!(packets, caps[0].packets, "{name}");
         let s = store.summary(None, None).unwrap();

@@ -62,7 +62,11 @@ fn shifted_copy(src: &Path, dst: &Path, days: u32) {
         };
         let ts = rd(&h[0..4]) + days * 86_400;
         let incl = rd(&h[8..12]) as usize;
-        h[0..4].copy_from_slice(&if le { ts.to_le_bytes() } else { ts.to_be_bytes() });
+        h[0..4].copy_from_slice(&if le {
+            ts.to_le_bytes()
+        } else {
+            ts.to_be_bytes()
+        });
         w.write_all(&h).unwrap();
         r.read_exact(&mut buf[..incl]).unwrap();
         w.write_all(&buf[..incl]).unwrap();
@@ -114,7 +118,11 @@ fn ingest_and_query_speed() {
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../bench/out/bench.pcap"),
         PathBuf::from,
     );
-    assert!(pcap.is_file(), "{} missing (run bench/run.sh)", pcap.display());
+    assert!(
+        pcap.is_file(),
+        "{} missing (run bench/run.sh)",
+        pcap.display()
+    );
     let copies: u32 = std::env::var("TRIDENT_PERF_COPIES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -125,14 +133,20 @@ fn ingest_and_query_speed() {
 
     // `TRIDENT_PERF_STORE=DIR` keeps the big store there and reuses it on the next run.
     let keep = std::env::var_os("TRIDENT_PERF_STORE").map(PathBuf::from);
-    let reuse = keep.as_ref().is_some_and(|d| d.join("index.sqlite").is_file());
+    let reuse = keep
+        .as_ref()
+        .is_some_and(|d| d.join("index.sqlite").is_file());
 
     // Ingest speed of one file: counts only, then counts + records.
-    for (label, rec) in if reuse { vec![] } else { vec![
-        ("counts only", None),
-        ("counts + traffic", Some(RecordOptions::traffic_only())),
-        ("counts + records", Some(RecordOptions::all().unwrap())),
-    ] } {
+    for (label, rec) in if reuse {
+        vec![]
+    } else {
+        vec![
+            ("counts only", None),
+            ("counts + traffic", Some(RecordOptions::traffic_only())),
+            ("counts + records", Some(RecordOptions::all().unwrap())),
+        ]
+    } {
         let dir = work.join(format!("one-{}", label.replace(' ', "")));
         let mut store = SqliteStore::open(&dir).unwrap();
         let t = Instant::now();
@@ -187,12 +201,17 @@ fn ingest_and_query_speed() {
         store.flows(&FlowFilter::default()).unwrap().total,
         std::fs::metadata(dir.join("index.sqlite")).unwrap().len() as f64 / 1e6
     );
-    let some_host = store.hosts(&HostFilter::default()).unwrap().items[0].key.clone();
+    let some_host = store.hosts(&HostFilter::default()).unwrap().items[0]
+        .key
+        .clone();
     let days = store.summary(None, None).unwrap().days;
     let month = trident_index::parse_month(&days[0][..7]).unwrap();
     println!("days {} .. {}", days[0], days[days.len() - 1]);
     drop(store);
 
+    load(&dir, "hosts (default page)", &|s, _| {
+        s.hosts(&HostFilter::default()).unwrap();
+    });
     let sorts = HostSort::ALL;
     load(&dir, "hosts (page, sorts)", &|s, i| {
         let p = s

@@ -321,9 +321,77 @@ pub fn fields() -> Vec<Field> {
         .collect()
 }
 
+/// Nodes built from the embedded store's hosts (trident's passive inventory), for when no
+/// SDN endpoint is known: without Faucet, `/v1/network` still lists what captures showed.
+/// The id is Poseidon's key with the switch and VLAN `missing`, as Poseidon hashes absent
+/// parts; the SDN-only fields are `NO DATA`.
+#[must_use]
+pub fn store_nodes(data_dir: &std::path::Path) -> Vec<Node> {
+    let Ok(store) = trident_index::SqliteStore::open_read_only(data_dir) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut filter = trident_index::records::HostFilter {
+        limit: trident_index::records::MAX_PAGE,
+        ..Default::default()
+    };
+    // Bounded: at most this many hosts are listed.
+    for _ in 0..100 {
+        let Ok(page) = store.hosts(&filter) else {
+            break;
+        };
+        let n = page.items.len();
+        for hsum in page.items {
+            let v4 = hsum
+                .ips
+                .iter()
+                .find_map(|i| i.parse::<std::net::Ipv4Addr>().ok());
+            let v6 = hsum
+                .ips
+                .iter()
+                .find_map(|i| i.parse::<std::net::Ipv6Addr>().ok());
+            let mac = hsum.mac.clone().unwrap_or_default();
+            out.push(Node {
+                hash_id: crate::endpoint::endpoint_key(None, hsum.mac.as_deref(), None, None),
+                mac,
+                ipv4_address: v4.map(|i| i.to_string()).unwrap_or_default(),
+                ipv6_address: v6.map(|i| i.to_string()).unwrap_or_default(),
+                ipv4_subnet: subnet_v4(v4),
+                ipv6_subnet: subnet_v6(v6),
+                tenant: NO_DATA.to_string(),
+                segment: NO_DATA.to_string(),
+                port: NO_DATA.to_string(),
+                state: or_no_data(hsum.state.as_deref()),
+                ignore: "False".to_string(),
+                top_role: or_no_data(hsum.role.as_deref()),
+                top_confidence: hsum.confidence.unwrap_or(0.0),
+                ipv4_os: or_no_data(hsum.os.as_deref()),
+                ipv6_os: NO_DATA.to_string(),
+                ipv4_rdns: NO_DATA.to_string(),
+                ipv6_rdns: NO_DATA.to_string(),
+                ether_vendor: or_no_data(hsum.vendor.as_deref()),
+                controller_type: NO_DATA.to_string(),
+                acls: "[]".to_string(),
+            });
+        }
+        if n == 0 || filter.offset + n as u64 >= page.total {
+            break;
+        }
+        filter.offset += n as u64;
+    }
+    out
+}
+
 async fn network(State(h): State<EngineHandle>) -> axum::Json<Network> {
+    let mut dataset: Vec<Node> = h.endpoints().iter().map(node).collect();
+    if dataset.is_empty() {
+        let dir = h.config().data_dir.clone();
+        dataset = tokio::task::spawn_blocking(move || store_nodes(&dir))
+            .await
+            .unwrap_or_default();
+    }
     axum::Json(Network {
-        dataset: h.endpoints().iter().map(node).collect(),
+        dataset,
         configuration: Configuration { fields: fields() },
     })
 }

@@ -428,6 +428,7 @@ impl Core {
                 e.last_seen = now;
                 if !e.active {
                     e.active = true;
+                    e.note(now, "back", format!("{switch} port {port}"));
                     changed = true;
                 }
                 if e.port != port {

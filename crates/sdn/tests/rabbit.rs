@@ -30,7 +30,10 @@ async fn faucet_events_from_rabbitmq() {
     let exchange = format!(
         "trident-sdn-test-{}-{}",
         std::process::id(),
-        Instant::now().elapsed().as_nanos() ^ u128::from(std::process::id())
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
     );
     let conn = Connection::connect(URI, ConnectionProperties::default())
         .await

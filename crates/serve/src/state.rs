@@ -48,7 +48,8 @@ pub struct AppState {
 pub(crate) struct Inner {
     pub(crate) opts: ServeOptions,
     readers: Mutex<Vec<SqliteStore>>,
-    redis: Mutex<Vec<RedisStore>>,
+    #[allow(clippy::vec_box)] // pooled as boxes: a Conn moves them in and out cheaply
+    redis: Mutex<Vec<Box<RedisStore>>>,
     writer: Mutex<Option<SqliteStore>>,
     pub(crate) uploads: Uploads,
     pub(crate) metrics: Metrics,
@@ -57,7 +58,7 @@ pub(crate) struct Inner {
 /// A read connection of either kind, lent for one call.
 pub(crate) enum Conn {
     Sqlite(SqliteStore),
-    Redis(RedisStore),
+    Redis(Box<RedisStore>),
 }
 
 impl Conn {
@@ -65,7 +66,7 @@ impl Conn {
     pub(crate) fn store(&mut self) -> &mut dyn Store {
         match self {
             Conn::Sqlite(s) => s,
-            Conn::Redis(r) => r,
+            Conn::Redis(r) => r.as_mut(),
         }
     }
 
@@ -104,7 +105,7 @@ impl AppState {
             DataSource::Redis(url) => {
                 let r = RedisStore::open(url)
                     .map_err(|e| ApiError::internal(format!("connecting to {url}: {e}")))?;
-                (Vec::new(), vec![r], None)
+                (Vec::new(), vec![Box::new(r)], None)
             }
         };
         let uploads = match &opts.source {
@@ -163,7 +164,7 @@ impl AppState {
                     .pop();
                 match pooled {
                     Some(r) => Ok(Conn::Redis(r)),
-                    None => RedisStore::open(url).map(Conn::Redis).map_err(|e| {
+                    None => RedisStore::open(url).map(|r| Conn::Redis(Box::new(r))).map_err(|e| {
                         ApiError::Unavailable(format!(
                             "the Redis store is unreachable: {}",
                             redis_reason(&e)

@@ -27,6 +27,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Entries kept in a dead-letter stream.
 const DEAD_MAXLEN: u64 = 100_000;
 
+/// A stream entry: its id and its `d` field (`None` when the entry was trimmed).
+type Entry = (String, Option<Vec<u8>>);
+
 fn connect(url: &str, read_timeout: Option<Duration>) -> Result<redis::Connection, StreamError> {
     let client = redis::Client::open(url).map_err(|e| StreamError::redis("opening the URL", e))?;
     let conn = client
@@ -146,7 +149,7 @@ impl StreamConsumer {
             .ok_or_else(|| StreamError::Stopped("not connected".into()))
     }
 
-    fn read(&mut self, max: usize, block: Option<Duration>, from: &str) -> Result<Vec<(String, Option<Vec<u8>>)>, StreamError> {
+    fn read(&mut self, max: usize, block: Option<Duration>, from: &str) -> Result<Vec<Entry>, StreamError> {
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg("GROUP")
             .arg(&self.group)
@@ -173,7 +176,7 @@ impl StreamConsumer {
         Ok(out)
     }
 
-    fn claim(&mut self, max: usize) -> Result<Vec<(String, Option<Vec<u8>>)>, StreamError> {
+    fn claim(&mut self, max: usize) -> Result<Vec<Entry>, StreamError> {
         let key = self.key.clone();
         let v: Value = redis::cmd("XAUTOCLAIM")
             .arg(&self.key)
@@ -200,7 +203,7 @@ impl StreamConsumer {
         Ok(out)
     }
 
-    fn deliveries(&self, entries: Vec<(String, Option<Vec<u8>>)>, acks: &mut Vec<Tag>) -> Vec<Delivery> {
+    fn deliveries(&self, entries: Vec<Entry>, acks: &mut Vec<Tag>) -> Vec<Delivery> {
         let mut out = Vec::with_capacity(entries.len());
         for (id, data) in entries {
             match data {
@@ -237,7 +240,7 @@ fn as_text(v: &Value) -> Option<String> {
 }
 
 /// Entries as (id, the `d` field if present).
-fn parse_entries(v: &Value, out: &mut Vec<(String, Option<Vec<u8>>)>) {
+fn parse_entries(v: &Value, out: &mut Vec<Entry>) {
     let Some(entries) = as_array(v) else { return };
     for e in entries {
         let Some(parts) = as_array(e) else { continue };

@@ -146,7 +146,7 @@ fn free_port() -> u16 {
 }
 
 fn start_redis(port: u16, dir: &std::path::Path) -> std::process::Child {
-    let child = Command::new("redis-server")
+    let mut child = Command::new("redis-server")
         .args([
             "--port",
             &port.to_string(),
@@ -175,6 +175,8 @@ fn start_redis(port: u16, dir: &std::path::Path) -> std::process::Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("redis-server on port {port} did not start");
 }
 

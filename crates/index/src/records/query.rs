@@ -25,9 +25,8 @@ use crate::sqlite::SqliteStore;
 const NANOS_PER_SEC: i64 = 1_000_000_000;
 /// Seconds per day.
 const SECS_PER_DAY: i64 = 86_400;
-/// Minutes one flow's traffic is spread over at most (longer flows: evenly over this many
-/// buckets of its span).
-const MAX_SPREAD_MINUTES: i64 = 24 * 60;
+/// Most buckets a traffic answer has; a longer period gets wider buckets.
+pub const MAX_TRAFFIC_POINTS: i64 = 1500;
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -92,6 +91,7 @@ pub(crate) fn delete_file_records(
         "DELETE FROM host_files WHERE file_id = ?1",
         "DELETE FROM host_ips WHERE file_id = ?1",
         "DELETE FROM traffic WHERE file_id = ?1",
+        "DELETE FROM days WHERE file_id = ?1",
         "DELETE FROM predictions WHERE file_id = ?1",
         "DELETE FROM file_records WHERE file_id = ?1",
     ] {
@@ -113,10 +113,18 @@ pub(crate) fn write_records(
             "INSERT INTO traffic (sensor, minute, file_id, day, packets, bytes, first_ns, last_ns)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )?;
+        let mut days: BTreeMap<i64, (u64, u64, i64, i64)> = BTreeMap::new();
         for m in &rec.traffic {
             let t = Timestamp::from_secs_nanos(m.minute, 0);
             let (y, mo, d, ..) = t.utc_civil();
             let day = y * 10_000 + i64::from(mo * 100 + d);
+            let e = days
+                .entry(day)
+                .or_insert((0, 0, m.first.as_nanos(), m.last.as_nanos()));
+            e.0 += m.packets;
+            e.1 += m.bytes;
+            e.2 = e.2.min(m.first.as_nanos());
+            e.3 = e.3.max(m.last.as_nanos());
             ins.execute(params![
                 sensor,
                 m.minute,
@@ -126,6 +134,21 @@ pub(crate) fn write_records(
                 to_i64(m.bytes),
                 m.first.as_nanos(),
                 m.last.as_nanos()
+            ])?;
+        }
+        let mut ins_day = tx.prepare_cached(
+            "INSERT INTO days (sensor, day, file_id, packets, bytes, first_ns, last_ns)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for (day, (p, b, first, last)) in days {
+            ins_day.execute(params![
+                sensor,
+                day,
+                file_id,
+                to_i64(p),
+                to_i64(b),
+                first,
+                last
             ])?;
         }
     }
@@ -245,11 +268,14 @@ pub(crate) fn refresh_hosts(tx: &Connection, keys: &BTreeSet<String>) -> Result<
          ORDER BY ts_ns DESC, id DESC LIMIT 1",
     )?;
     let mut del = tx.prepare_cached("DELETE FROM hosts WHERE key = ?1")?;
+    let mut del_rec = tx.prepare_cached("DELETE FROM host_records WHERE key = ?1")?;
     let mut ins = tx.prepare_cached(
         "INSERT OR REPLACE INTO hosts (key, mac, ip, ip_key, ips, vendor, os, names, first_ns,
-            last_ns, packets, bytes, sensors, router, role, confidence, search, record)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            last_ns, packets, bytes, sensors, router, role, confidence, search)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?;
+    let mut ins_rec =
+        tx.prepare_cached("INSERT OR REPLACE INTO host_records (key, record) VALUES (?1, ?2)")?;
     for key in keys {
         let mut sensors = BTreeSet::new();
         let mut recs = Vec::new();
@@ -263,6 +289,7 @@ pub(crate) fn refresh_hosts(tx: &Connection, keys: &BTreeSet<String>) -> Result<
         }
         if recs.is_empty() {
             del.execute([key])?;
+            del_rec.execute([key])?;
             continue;
         }
         let r = if recs.len() == 1 {
@@ -309,8 +336,8 @@ pub(crate) fn refresh_hosts(tx: &Connection, keys: &BTreeSet<String>) -> Result<
             role.as_ref().map(|x| x.0.clone()),
             role.as_ref().map(|x| x.1),
             search,
-            r.to_string()
         ])?;
+        ins_rec.execute(params![key, r.to_string()])?;
     }
     Ok(())
 }
@@ -414,7 +441,7 @@ impl SqliteStore {
             .prepare_cached(
                 "SELECT COALESCE(SUM(packets), 0), COALESCE(SUM(bytes), 0),
                         COUNT(DISTINCT file_id), MIN(first_ns), MAX(last_ns)
-                 FROM traffic WHERE (?1 IS NULL OR sensor = ?1) AND (?2 IS NULL OR day = ?2)",
+                 FROM days WHERE (?1 IS NULL OR sensor = ?1) AND (?2 IS NULL OR day = ?2)",
             )?
             .query_row(params![sensor, day], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
@@ -465,7 +492,7 @@ impl SqliteStore {
         let mut days = Vec::new();
         {
             let mut st = c.prepare_cached(
-                "SELECT DISTINCT sensor, day FROM traffic
+                "SELECT DISTINCT sensor, day FROM days
                  WHERE (?1 IS NULL OR sensor = ?1) AND (?2 IS NULL OR day = ?2)",
             )?;
             let mut rows = st.query(params![sensor, day])?;
@@ -497,7 +524,7 @@ impl SqliteStore {
     /// The store failed.
     pub fn sensors(&self) -> Result<Vec<SensorDays>, IndexError> {
         let mut st = self.conn.prepare_cached(
-            "SELECT sensor, day, SUM(packets) FROM traffic GROUP BY sensor, day ORDER BY sensor, day",
+            "SELECT sensor, day, SUM(packets) FROM days GROUP BY sensor, day ORDER BY sensor, day",
         )?;
         let mut out: Vec<SensorDays> = Vec::new();
         let mut rows = st.query([])?;
@@ -527,71 +554,120 @@ impl SqliteStore {
     /// # Errors
     /// The store failed.
     pub fn traffic(&self, q: &TrafficQuery) -> Result<Traffic, IndexError> {
-        let width =
+        let asked =
             i64::from(BUCKET_SECONDS.max(q.bucket_seconds / BUCKET_SECONDS * BUCKET_SECONDS));
         let from_s = q.from.map_or(i64::MIN, Timestamp::secs);
         // A bucket starting before `to` is in.
         let to_s =
             q.to.map_or(i64::MAX, |t| t.secs() + i64::from(t.subsec_nanos() > 0));
-        let mut buckets: BTreeMap<i64, (u64, u64)> = BTreeMap::new();
-        if let Some(host) = &q.host {
-            let mut args = Vec::new();
-            let cond = host_flow_condition(host, &mut args);
-            let sensor_p = next_param(&mut args, q.sensor.clone().map_or(Sql::Null, Sql::Text));
-            let from_p = next_param(
-                &mut args,
-                Sql::Integer(from_s.saturating_mul(NANOS_PER_SEC)),
+        let Some(host) = &q.host else {
+            return self.sensor_traffic(q.sensor.as_deref(), asked, from_s, to_s);
+        };
+        let mut args = Vec::new();
+        let cond = host_flow_condition(host, &mut args);
+        let sensor_p = next_param(&mut args, q.sensor.clone().map_or(Sql::Null, Sql::Text));
+        let from_p = next_param(
+            &mut args,
+            Sql::Integer(from_s.saturating_mul(NANOS_PER_SEC)),
+        );
+        let to_p = next_param(&mut args, Sql::Integer(to_s.saturating_mul(NANOS_PER_SEC)));
+        let sql = format!(
+            "SELECT first_ns, last_ns, packets, bytes FROM flows
+             WHERE {cond} AND ({sensor_p} IS NULL OR sensor = {sensor_p})
+               AND last_ns >= {from_p} AND first_ns < {to_p}"
+        );
+        let flows: Vec<(i64, i64, u64, u64)> = self
+            .conn
+            .prepare_cached(&sql)?
+            .query_map(params_from_iter(args), |r| {
+                Ok((
+                    r.get::<_, i64>(0)?.div_euclid(NANOS_PER_SEC),
+                    r.get::<_, i64>(1)?.div_euclid(NANOS_PER_SEC),
+                    to_u64(r.get(2)?),
+                    to_u64(r.get(3)?),
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        let (Some(lo), Some(hi)) = (
+            flows.iter().map(|f| f.0).min().map(|x| x.max(from_s)),
+            flows
+                .iter()
+                .map(|f| f.1)
+                .max()
+                .map(|x| x.min(to_s.saturating_sub(1))),
+        ) else {
+            return Ok(Traffic {
+                bucket_seconds: u32::try_from(asked).unwrap_or(BUCKET_SECONDS),
+                points: Vec::new(),
+            });
+        };
+        let width = fit_width(asked, lo, hi);
+        let base = lo.div_euclid(width);
+        let n = hi.div_euclid(width) - base + 1;
+        let mut spreader = Spreader::new(usize::try_from(n).unwrap_or(0));
+        for (first, last, p, b) in flows {
+            spreader.add(
+                first.div_euclid(width) - base,
+                last.div_euclid(width) - base,
+                p,
+                b,
             );
-            let to_p = next_param(&mut args, Sql::Integer(to_s.saturating_mul(NANOS_PER_SEC)));
-            let sql = format!(
-                "SELECT first_ns, last_ns, packets, bytes FROM flows
-                 WHERE {cond} AND ({sensor_p} IS NULL OR sensor = {sensor_p})
-                   AND last_ns >= {from_p} AND first_ns < {to_p}"
-            );
-            let mut st = self.conn.prepare_cached(&sql)?;
-            let mut rows = st.query(params_from_iter(args))?;
-            while let Some(r) = rows.next()? {
-                let (first, last, p, b): (i64, i64, i64, i64) =
-                    (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-                spread(
-                    &mut buckets,
-                    first,
-                    last,
-                    to_u64(p),
-                    to_u64(b),
-                    from_s,
-                    to_s,
-                );
-            }
-        } else {
-            let mut st = self.conn.prepare_cached(
-                "SELECT minute, SUM(packets), SUM(bytes) FROM traffic
-                 WHERE (?1 IS NULL OR sensor = ?1) AND minute >= ?2 AND minute < ?3
-                 GROUP BY minute",
-            )?;
-            let mut rows = st.query(params![q.sensor, from_s, to_s])?;
-            while let Some(r) = rows.next()? {
-                let m: i64 = r.get(0)?;
-                let e = buckets.entry(m).or_insert((0, 0));
-                e.0 += to_u64(r.get(1)?);
-                e.1 += to_u64(r.get(2)?);
-            }
         }
-        let mut points: Vec<TrafficPoint> = Vec::new();
-        for (m, (p, b)) in buckets {
-            let start = m.div_euclid(width) * width;
-            match points.last_mut() {
-                Some(last) if last.ts.secs() == start => {
-                    last.packets += p;
-                    last.bytes += b;
-                }
-                _ => points.push(TrafficPoint {
-                    ts: Timestamp::from_secs_nanos(start, 0),
-                    packets: p,
-                    bytes: b,
-                }),
-            }
-        }
+        let points = spreader
+            .finish()
+            .into_iter()
+            .map(|(i, p, b)| TrafficPoint {
+                ts: Timestamp::from_secs_nanos((base + i) * width, 0),
+                packets: p,
+                bytes: b,
+            })
+            .collect();
+        Ok(Traffic {
+            bucket_seconds: u32::try_from(width).unwrap_or(BUCKET_SECONDS),
+            points,
+        })
+    }
+
+    /// [`SqliteStore::traffic`] of the per-sensor histogram.
+    fn sensor_traffic(
+        &self,
+        sensor: Option<&str>,
+        asked: i64,
+        from_s: i64,
+        to_s: i64,
+    ) -> Result<Traffic, IndexError> {
+        let (lo, hi): (Option<i64>, Option<i64>) = self
+            .conn
+            .prepare_cached(
+                "SELECT MIN(minute), MAX(minute) FROM traffic
+                 WHERE minute >= ?2 AND minute < ?3 AND (?1 IS NULL OR sensor = ?1)",
+            )?
+            .query_row(params![sensor, from_s, to_s], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let (Some(lo), Some(hi)) = (lo, hi) else {
+            return Ok(Traffic {
+                bucket_seconds: u32::try_from(asked).unwrap_or(BUCKET_SECONDS),
+                points: Vec::new(),
+            });
+        };
+        let width = fit_width(asked, lo, hi);
+        let base = lo.div_euclid(width) * width;
+        let points = self
+            .conn
+            .prepare_cached(
+                "SELECT (minute - ?4) / ?5, SUM(packets), SUM(bytes) FROM traffic
+                 WHERE minute >= ?2 AND minute < ?3 AND (?1 IS NULL OR sensor = ?1)
+                 GROUP BY 1 ORDER BY 1",
+            )?
+            .query_map(params![sensor, from_s, to_s, base, width], |r| {
+                Ok(TrafficPoint {
+                    ts: Timestamp::from_secs_nanos(base + r.get::<_, i64>(0)? * width, 0),
+                    packets: to_u64(r.get(1)?),
+                    bytes: to_u64(r.get(2)?),
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Traffic {
             bucket_seconds: u32::try_from(width).unwrap_or(BUCKET_SECONDS),
             points,
@@ -644,28 +720,36 @@ impl SqliteStore {
             .conn
             .prepare_cached(&format!("SELECT COUNT(*) FROM hosts {filter}"))?
             .query_row(params_from_iter(args.iter()), |r| r.get(0))?;
-        let (col, default_order) = match f.sort {
-            HostSort::LastSeen => ("last_ns", SortOrder::Desc),
-            HostSort::FirstSeen => ("first_ns", SortOrder::Desc),
-            HostSort::Packets => ("packets", SortOrder::Desc),
-            HostSort::Bytes => ("bytes", SortOrder::Desc),
-            HostSort::Role => ("role", SortOrder::Asc),
-            HostSort::Confidence => ("confidence", SortOrder::Desc),
-            HostSort::Vendor => ("vendor", SortOrder::Asc),
-            HostSort::Os => ("os", SortOrder::Asc),
-            HostSort::Mac => ("mac", SortOrder::Asc),
-            HostSort::Ip => ("ip_key", SortOrder::Asc),
+        // (column, default order, column can be NULL)
+        let (col, default_order, nullable) = match f.sort {
+            HostSort::LastSeen => ("last_ns", SortOrder::Desc, false),
+            HostSort::FirstSeen => ("first_ns", SortOrder::Desc, false),
+            HostSort::Packets => ("packets", SortOrder::Desc, false),
+            HostSort::Bytes => ("bytes", SortOrder::Desc, false),
+            HostSort::Role => ("role", SortOrder::Asc, true),
+            HostSort::Confidence => ("confidence", SortOrder::Desc, true),
+            HostSort::Vendor => ("vendor", SortOrder::Asc, true),
+            HostSort::Os => ("os", SortOrder::Asc, true),
+            HostSort::Mac => ("mac", SortOrder::Asc, true),
+            HostSort::Ip => ("ip_key", SortOrder::Asc, true),
         };
         let dir = match f.order.unwrap_or(default_order) {
             SortOrder::Asc => "ASC",
             SortOrder::Desc => "DESC",
+        };
+        // Hosts without the value go last either way; a NOT NULL column orders straight
+        // from its index (no sort), the key breaking ties in the same direction.
+        let order = if nullable {
+            format!("{col} IS NULL, {col} {dir}, key {dir}")
+        } else {
+            format!("{col} {dir}, key {dir}")
         };
         let limit = page_limit(f.limit);
         let lim = next_param(&mut args, Sql::Integer(i64::from(limit)));
         let off = next_param(&mut args, Sql::Integer(to_i64(f.offset)));
         let sql = format!(
             "SELECT {HOST_COLUMNS} FROM hosts {filter}
-             ORDER BY {col} IS NULL, {col} {dir}, key ASC LIMIT {lim} OFFSET {off}"
+             ORDER BY {order} LIMIT {lim} OFFSET {off}"
         );
         let items = self
             .conn
@@ -692,7 +776,8 @@ impl SqliteStore {
         let row = self
             .conn
             .prepare_cached(&format!(
-                "SELECT {HOST_COLUMNS}, record FROM hosts WHERE key = ?1"
+                "SELECT {HOST_COLUMNS}, (SELECT record FROM host_records r WHERE r.key = h.key)
+                 FROM hosts h WHERE key = ?1"
             ))?
             .query_row([&key], |r| Ok((host_summary(r)?, r.get::<_, String>(14)?)))
             .optional()?;
@@ -969,35 +1054,84 @@ fn day_text(day: i64) -> String {
     day_string(day_start(u32::try_from(day).unwrap_or(0)))
 }
 
-/// Adds one flow's packets and bytes to minute buckets, spread evenly over the minutes from
-/// its first to its last packet (remainders to the first minutes), within `[from_s, to_s)`.
-fn spread(
-    buckets: &mut BTreeMap<i64, (u64, u64)>,
-    first_ns: i64,
-    last_ns: i64,
-    packets: u64,
-    bytes: u64,
-    from_s: i64,
-    to_s: i64,
-) {
-    let b = i64::from(BUCKET_SECONDS);
-    let first_m = first_ns.div_euclid(NANOS_PER_SEC).div_euclid(b);
-    let last_m = last_ns.div_euclid(NANOS_PER_SEC).div_euclid(b).max(first_m);
-    let span = (last_m - first_m + 1).min(MAX_SPREAD_MINUTES);
-    let step = ((last_m - first_m + 1) + span - 1) / span;
-    let n = to_u64(span).max(1);
-    let from_m = from_s.div_euclid(b);
-    for i in 0..span {
-        let idx = first_m.saturating_add(i.saturating_mul(step));
-        let m = idx.saturating_mul(b);
-        if idx < from_m || m >= to_s {
-            continue;
+/// The bucket width for `[lo, hi]` (seconds): the asked width, widened to a round width
+/// (5, 10, 15, 30 minutes, 1, 2, 3, 6, 12 hours, then whole days) when the asked one would
+/// give more than [`MAX_TRAFFIC_POINTS`] buckets.
+fn fit_width(asked: i64, lo: i64, hi: i64) -> i64 {
+    const LADDER: [i64; 11] = [
+        60, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
+    ];
+    let need = (hi.saturating_sub(lo)) / MAX_TRAFFIC_POINTS + 1;
+    let w = asked.max(need);
+    LADDER
+        .into_iter()
+        .find(|l| *l >= w)
+        .unwrap_or_else(|| (w + SECS_PER_DAY - 1) / SECS_PER_DAY * SECS_PER_DAY)
+}
+
+/// Spreads flows' packets and bytes evenly over the buckets each spans (remainders to its
+/// first buckets), with difference arrays: linear in flows plus buckets, however long the
+/// flows.
+struct Spreader {
+    packets: Vec<i128>,
+    bytes: Vec<i128>,
+}
+
+impl Spreader {
+    fn new(n: usize) -> Self {
+        Spreader {
+            packets: vec![0; n + 1],
+            bytes: vec![0; n + 1],
         }
-        let k = to_u64(i);
-        let share = |total: u64| total / n + u64::from(k < total % n);
-        let e = buckets.entry(m).or_insert((0, 0));
-        e.0 += share(packets);
-        e.1 += share(bytes);
+    }
+
+    /// Adds `v` to buckets `l..=r` (clipped to the range kept).
+    fn range(d: &mut [i128], l: i64, r: i64, v: i128) {
+        let n = i64::try_from(d.len()).unwrap_or(i64::MAX) - 1;
+        let (l, r) = (l.max(0), r.min(n - 1));
+        if l > r || v == 0 {
+            return;
+        }
+        if let (Ok(l), Ok(r1)) = (usize::try_from(l), usize::try_from(r + 1)) {
+            if let Some(x) = d.get_mut(l) {
+                *x += v;
+            }
+            if let Some(x) = d.get_mut(r1) {
+                *x -= v;
+            }
+        }
+    }
+
+    /// One flow spanning buckets `first..=last` (relative; may lie partly outside).
+    fn add(&mut self, first: i64, last: i64, packets: u64, bytes: u64) {
+        let last = last.max(first);
+        let k = i128::from(last - first + 1);
+        for (d, total) in [(&mut self.packets, packets), (&mut self.bytes, bytes)] {
+            let total = i128::from(total);
+            let (q, rem) = (total / k, total % k);
+            Self::range(d, first, last, q);
+            // rem < k, so it fits the span.
+            let rem = i64::try_from(rem).unwrap_or(0);
+            Self::range(d, first, first + rem - 1, 1);
+        }
+    }
+
+    /// (bucket, packets, bytes) of every non-empty bucket, in order.
+    fn finish(self) -> Vec<(i64, u64, u64)> {
+        let (mut p, mut b) = (0i128, 0i128);
+        let mut out = Vec::new();
+        for (i, (dp, db)) in self.packets.iter().zip(&self.bytes).enumerate() {
+            p += dp;
+            b += db;
+            if (p != 0 || b != 0) && i + 1 < self.packets.len() {
+                out.push((
+                    i64::try_from(i).unwrap_or(i64::MAX),
+                    u64::try_from(p).unwrap_or(0),
+                    u64::try_from(b).unwrap_or(0),
+                ));
+            }
+        }
+        out
     }
 }
 
@@ -1040,16 +1174,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn spreads_flows_over_minutes() {
-        let mut b = BTreeMap::new();
-        spread(&mut b, 0, 150 * NANOS_PER_SEC, 10, 1000, i64::MIN, i64::MAX);
-        assert_eq!(b.len(), 3);
-        assert_eq!(b[&0], (4, 334));
-        assert_eq!(b[&60], (3, 333));
-        assert_eq!(b.values().map(|x| x.0).sum::<u64>(), 10);
-        let mut b = BTreeMap::new();
-        spread(&mut b, 0, 150 * NANOS_PER_SEC, 10, 1000, 60, 120);
-        assert_eq!(b.len(), 1);
+    fn spreads_flows_over_buckets() {
+        let mut sp = Spreader::new(4);
+        sp.add(0, 2, 10, 1000);
+        sp.add(3, 3, 1, 1);
+        sp.add(-5, 1, 7, 7);
+        assert_eq!(
+            sp.finish(),
+            [
+                (0, 4 + 1, 334 + 1),
+                (1, 3 + 1, 333 + 1),
+                (2, 3, 333),
+                (3, 1, 1)
+            ]
+        );
+        assert_eq!(fit_width(60, 0, 3600), 60);
+        assert_eq!(fit_width(60, 0, 86_400 * 365), 21_600);
+        assert_eq!(fit_width(60, 0, 86_400 * 365 * 100), 86_400 * 25);
+        assert_eq!(fit_width(60, 0, 86_400), 60);
+        assert_eq!(fit_width(60, 0, 86_400 * 2), 300);
+        assert_eq!(fit_width(3600, 0, 60), 3600);
     }
 
     #[test]

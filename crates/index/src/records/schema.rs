@@ -1,5 +1,7 @@
 //! The records' tables. The wide JSON of a flow lives in `flow_records` (same rowid as its
-//! `flows` row) so that filtering and counting flows reads only the narrow table. Every per-file table carries `file_id` (the `files` row), which is
+//! `flows` row), and a host's merged record in `host_records`, so that filtering, counting
+//! and sorting read only narrow rows. `days` is `traffic` summed per UTC day (what
+//! summaries and sensor lists read). Every per-file table carries `file_id` (the `files` row), which is
 //! what removal and `--force` delete by; `hosts` is derived (merged per key from
 //! `host_files` and the latest `predictions` row) and recomputed for the keys a file touches.
 //! Times are nanoseconds since the epoch (`*_ns`), minutes are epoch seconds of the minute
@@ -74,13 +76,16 @@ CREATE TABLE IF NOT EXISTS hosts (
     router INTEGER NOT NULL,
     role TEXT,
     confidence REAL,
-    search TEXT NOT NULL,
-    record TEXT NOT NULL
+    search TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS hosts_last ON hosts (last_ns);
-CREATE INDEX IF NOT EXISTS hosts_first ON hosts (first_ns);
-CREATE INDEX IF NOT EXISTS hosts_packets ON hosts (packets);
-CREATE INDEX IF NOT EXISTS hosts_bytes ON hosts (bytes);
+CREATE TABLE IF NOT EXISTS host_records (
+    key TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS hosts_last ON hosts (last_ns, key);
+CREATE INDEX IF NOT EXISTS hosts_first ON hosts (first_ns, key);
+CREATE INDEX IF NOT EXISTS hosts_packets ON hosts (packets, key);
+CREATE INDEX IF NOT EXISTS hosts_bytes ON hosts (bytes, key);
 CREATE INDEX IF NOT EXISTS hosts_role ON hosts (role, last_ns);
 CREATE INDEX IF NOT EXISTS hosts_confidence ON hosts (confidence);
 CREATE INDEX IF NOT EXISTS hosts_vendor ON hosts (vendor);
@@ -99,7 +104,18 @@ CREATE TABLE IF NOT EXISTS traffic (
     PRIMARY KEY (sensor, minute, file_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS traffic_file ON traffic (file_id);
-CREATE INDEX IF NOT EXISTS traffic_minute ON traffic (minute);
+CREATE INDEX IF NOT EXISTS traffic_minute ON traffic (minute, sensor, packets, bytes);
+CREATE TABLE IF NOT EXISTS days (
+    sensor TEXT NOT NULL,
+    day INTEGER NOT NULL,
+    file_id INTEGER NOT NULL,
+    packets INTEGER NOT NULL,
+    bytes INTEGER NOT NULL,
+    first_ns INTEGER NOT NULL,
+    last_ns INTEGER NOT NULL,
+    PRIMARY KEY (sensor, day, file_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS days_file ON days (file_id);
 CREATE TABLE IF NOT EXISTS file_records (
     file_id INTEGER PRIMARY KEY,
     flows INTEGER NOT NULL,

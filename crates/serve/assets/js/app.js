@@ -33,7 +33,12 @@ function fillPickers() {
     state.sensors.map((s) => h('option', { value: s.sensor }, s.sensor)));
   sensorPicker.value = state.sensor;
   const days = state.days();
-  if (!days.includes(state.day)) state.day = days.length ? days[days.length - 1] : '';
+  if (!days.includes(state.day)) {
+    // Default: the last day of the sensor with the most packets, where there is most to see.
+    const pool = state.sensors.filter((s) => (!state.sensor || s.sensor === state.sensor) && s.days.length);
+    const big = pool.reduce((a, b) => (!a || b.packets > a.packets ? b : a), null);
+    state.day = big ? big.days[big.days.length - 1] : '';
+  }
   if (days.length) mount(dayPicker, [...days].reverse().map((d) => h('option', { value: d }, d)));
   else mount(dayPicker, h('option', { value: '' }, 'no data'));
   dayPicker.value = state.day;

@@ -216,7 +216,8 @@ export function timeChart(opts) {
   let domain = null;
   const times = opts.times;
   const fullLo = times[0];
-  const fullHi = times.length > 1 ? times[times.length - 1] : times[0] + MIN;
+  const step = opts.stepMs || 0;
+  const fullHi = step ? times[times.length - 1] + step : times.length > 1 ? times[times.length - 1] : times[0] + MIN;
   const bar = (r) => {
     toolbar.replaceChildren();
     toolbar.append(h('span', null, 'Drag across the chart to zoom in on a time range'));
@@ -234,7 +235,7 @@ export function timeChart(opts) {
       const m = { t: 12, r: 16, b: 44, l: 64 };
       const [lo, hi] = domain || [fullLo, fullHi];
       const idx = [];
-      times.forEach((t, i) => { if (t >= lo && t <= hi) idx.push(i); });
+      times.forEach((t, i) => { if (t + step >= lo && t <= hi) idx.push(i); });
       let max = 0;
       for (const se of opts.series) for (const i of idx) max = Math.max(max, se.values[i] || 0);
       const yMax = niceMax(max);
@@ -250,8 +251,24 @@ export function timeChart(opts) {
       const plot = s('g', { 'clip-path': `url(#${clipId})` });
       opts.series.forEach((se, k) => {
         const colour = se.colour || pal[k % pal.length];
-        const pts = idx.map((i) => [x(times[i]), y(se.values[i] || 0)]);
-        if (!pts.length) return;
+        if (!idx.length) return;
+        let pts;
+        if (step) {
+          // Buckets: a flat top over each bucket, down to zero across gaps between buckets.
+          pts = [];
+          let end = null;
+          for (const i of idx) {
+            const t0 = times[i];
+            const v = y(se.values[i] || 0);
+            if (end === null) pts.push([x(t0), y(0)]);
+            else if (t0 > end + 1) pts.push([x(end), y(0)], [x(t0), y(0)]);
+            pts.push([x(t0), v], [x(t0 + step), v]);
+            end = t0 + step;
+          }
+          pts.push([x(end), y(0)]);
+        } else {
+          pts = idx.map((i) => [x(times[i]), y(se.values[i] || 0)]);
+        }
         const line = pts.map(([px, py], j) => `${j ? 'L' : 'M'}${px.toFixed(1)},${py.toFixed(1)}`).join('');
         const base = y(0).toFixed(1);
         plot.append(s('path', { class: 'area', fill: colour, d: `${line}L${pts[pts.length - 1][0].toFixed(1)},${base}L${pts[0][0].toFixed(1)},${base}Z` }));
@@ -273,9 +290,10 @@ export function timeChart(opts) {
         onHover: (px, _py, ev) => {
           if (!idx.length) return;
           const t = x.invert(px);
+          const mid = (i) => times[i] + step / 2;
           let best = idx[0];
-          for (const i of idx) if (Math.abs(times[i] - t) < Math.abs(times[best] - t)) best = i;
-          const bx = x(times[best]);
+          for (const i of idx) if (Math.abs(mid(i) - t) < Math.abs(mid(best) - t)) best = i;
+          const bx = x(mid(best));
           hl.setAttribute('x1', bx);
           hl.setAttribute('x2', bx);
           dots.forEach((d, k) => {
@@ -283,7 +301,7 @@ export function timeChart(opts) {
             d.setAttribute('cy', y(opts.series[k].values[best] || 0));
           });
           hover.setAttribute('visibility', 'visible');
-          const lines = [dateTime(times[best])];
+          const lines = [step ? `${dateTime(times[best]).replace(' UTC', '')} – ${clock(times[best] + step)} UTC` : dateTime(times[best])];
           if (opts.bucketLabel) lines.push(['bucket', opts.bucketLabel]);
           for (const se of opts.series) lines.push([se.name, fmt(se.values[best] || 0)]);
           showTip(ev, lines);

@@ -2,9 +2,10 @@
 //
 //   node run.mjs <base url> <screenshot dir> <capture file to upload>
 //
-// Loads the overview, filters the hosts table, opens a host, classifies it, clicks a bubble
-// through to its daily series and a day back to that day's bubbles, shows the ISN scatter
-// and the parallel coordinates, uploads a capture and waits for it to be ingested. Saves a
+// Loads the overview, filters the hosts table, opens a host, clicks a bubble through to its
+// daily series and a day back to that day's bubbles, shows the ISN scatter and the parallel
+// coordinates, uploads a capture, waits for it to be ingested and classifies one of its
+// hosts, then checks dark mode, a phone-sized screen and an API error. Saves a
 // PNG of every page. Fails on any console error, page error, failed request or HTTP error.
 // Run by crates/cli/tests/browser.rs; exits non-zero on the first failure.
 
@@ -31,6 +32,7 @@ try {
   process.exit(3);
 }
 fs.mkdirSync(shots, { recursive: true });
+for (const f of fs.readdirSync(shots)) if (f.endsWith('.png')) fs.rmSync(path.join(shots, f));
 
 const problems = [];
 let passed = 0;
@@ -119,15 +121,12 @@ await step('hosts table loads, sorts and filters', page, async () => {
   await shot(page, '03-hosts-filtered');
 });
 
-await step('host page shows inventory, role, traffic and flows; classify now', page, async () => {
+await step('host page shows inventory, role, traffic and flows', page, async () => {
   await page.click('#hosts-table tbody tr a');
   await page.waitForURL(/#\/host\//);
   await waitView('dl.kv');
-  await waitView('#flows-table tbody tr, .card .empty');
-  const before = await page.$$eval('#view table:not(#flows-table) tbody tr', (r) => r.length);
-  await page.click('#classify-now');
-  await page.waitForFunction(() => document.querySelector('#classify-now') && !document.querySelector('#classify-now').disabled);
-  await page.waitForFunction((n) => document.querySelectorAll('#view table:not(#flows-table) tbody tr').length > n, before);
+  await waitView('#flows-table tbody tr');
+  await waitView('.chart svg path.line');
   await settle();
   await shot(page, '04-host');
 });
@@ -140,7 +139,9 @@ await step('bubble chart of top dport values; a bubble opens its daily series; a
   const value = await page.$eval('.bubble-g', (g) => g.dataset.value);
   await page.click('.bubble-g circle');
   await page.waitForURL(/#\/series\?/);
-  await waitView('.chart rect.bar');
+  await page.waitForSelector('#view .chart rect.bar', { state: 'attached' });
+  const tall = await page.$$eval('#view .chart rect.bar', (bars) => bars.filter((b) => Number(b.getAttribute('height')) > 0).length);
+  if (!tall) throw new Error('every day of the series is empty');
   const h1 = await page.textContent('#view h1');
   if (!h1.includes(value)) throw new Error(`series page is for "${h1}", not ${value}`);
   await settle();
@@ -187,12 +188,36 @@ await step('upload a capture and watch it ingested in the list', page, async () 
   await shot(page, '10-captures');
 });
 
+await step('classify now, on a host of the uploaded capture', page, async () => {
+  // Only hosts of a capture the server keeps can be classified on demand: pick the
+  // uploaded capture's sensor in the header, then its first host.
+  const name = path.basename(uploadFile);
+  const sensor = await page.$$eval('#captures-table tbody tr', (rows, n) => {
+    const row = rows.find((r) => r.dataset.status === 'done' && r.querySelector('.capture-name')?.textContent === n);
+    return row ? row.children[1].textContent : null;
+  }, name);
+  if (!sensor || sensor === '–') throw new Error(`no sensor for ${name} in the captures table`);
+  await page.waitForFunction((s) => [...document.querySelectorAll('#sensor-picker option')].some((o) => o.value === s), sensor);
+  await page.selectOption('#sensor-picker', sensor);
+  await page.goto(`${base}#/hosts`);
+  await waitView('#hosts-table tbody tr a');
+  await page.click('#hosts-table tbody tr a');
+  await page.waitForURL(/#\/host\//);
+  await waitView('dl.kv');
+  const before = await page.$$eval('#predictions-table tbody tr', (r) => r.length);
+  await page.click('#classify-now');
+  await page.waitForFunction((n) => document.querySelectorAll('#predictions-table tbody tr').length > n, before, { timeout: 60000 });
+  await settle();
+  await shot(page, '11-host-classified');
+  await page.selectOption('#sensor-picker', '');
+});
+
 await step('overview in dark mode', page, async () => {
   await page.emulateMedia({ colorScheme: 'dark' });
   await page.goto(`${base}#/`);
   await waitView('.chart svg path.line');
   await settle();
-  await shot(page, '11-overview-dark');
+  await shot(page, '12-overview-dark');
   await page.emulateMedia({ colorScheme: 'light' });
 });
 
@@ -200,7 +225,7 @@ await step('narrow screen (phone) layout', page, async () => {
   await page.setViewportSize({ width: 420, height: 900 });
   await page.goto(`${base}#/hosts`);
   await waitView('#hosts-table tbody tr');
-  await shot(page, '12-hosts-narrow');
+  await shot(page, '13-hosts-narrow');
   await page.setViewportSize({ width: 1366, height: 900 });
 });
 
@@ -212,7 +237,7 @@ await step('an API error is shown to the user', page, async () => {
   await waitView('.error-box');
   const text = await page.textContent('#view .error-box');
   if (!text.includes('not_found')) throw new Error(`error box says "${text}"`);
-  await shot(page, '13-error');
+  await shot(page, '14-error');
   await page.waitForTimeout(200);
   problems.splice(mark);
 });

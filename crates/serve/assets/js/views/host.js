@@ -70,7 +70,7 @@ export async function host(view, ctx) {
       h('h3', null, 'Top-3 role probabilities'),
       barList(topOf(latest), pct),
       h('h3', null, `Prediction history (${predictions.length})`),
-      h('div', { class: 'table-wrap' }, h('table', null,
+      h('div', { class: 'table-wrap' }, h('table', { id: 'predictions-table' },
         h('thead', null, h('tr', null, h('th', null, 'Time (UTC)'), h('th', null, 'Model'), h('th', null, 'Role'), h('th', { class: 'num' }, 'Confidence'), h('th', null, 'Runners-up'))),
         h('tbody', null, predictions.slice(0, 20).map((p) => h('tr', null,
           h('td', null, dateTime(p.ts, { zone: false })),

@@ -46,6 +46,7 @@ export function trafficPanel(load, empty) {
       yLabel: metric === 'bytes' ? `bytes per ${bucket}` : `packets per ${bucket}`,
       format: metric === 'bytes' ? bytes : num,
       bucketLabel: bucket,
+      stepMs: (data.bucket_seconds || 60) * 1000,
       zoomed: !!range,
       onZoom: (a, b) => { range = [new Date(a).toISOString(), new Date(b).toISOString()]; fetchIt(); },
       onReset: () => { range = null; fetchIt(); },
