@@ -93,7 +93,9 @@ impl PublishArgs {
             (Broker::Redis(u), None) => Box::new(StreamPublisher::new(u, &ep.name, self.maxlen)),
             (Broker::Redis(u), Some(_)) => Box::new(ListPublisher::new(u, &ep.name)),
             (Broker::Amqp(u), None) => Box::new(AmqpPublisher::new(u, Topology::trident(&ep.name))),
-            (Broker::Amqp(u), Some(_)) => Box::new(AmqpPublisher::new(u, Topology::antinex(&ep.name))),
+            (Broker::Amqp(u), Some(_)) => {
+                Box::new(AmqpPublisher::new(u, Topology::antinex(&ep.name)))
+            }
         };
         let options = PublisherOptions {
             batch: self.batch.max(1),
@@ -165,7 +167,11 @@ impl PacketPublisher {
     pub fn close(&mut self) -> Result<()> {
         if let Some(p) = self.publisher.take() {
             let stats = p.finish().context("publishing")?;
-            tracing::debug!("published {} records in {} batches", stats.records, stats.batches);
+            tracing::debug!(
+                "published {} records in {} batches",
+                stats.records,
+                stats.batches
+            );
         }
         Ok(())
     }
@@ -220,7 +226,8 @@ pub enum KindArg {
 }
 
 #[derive(Args)]
-#[command(after_help = "Messages are acknowledged only after their records are durable in the \
+#[command(
+    after_help = "Messages are acknowledged only after their records are durable in the \
 sink, and the sink ignores record ids it already holds: a consumer killed at any point, or a \
 broker restart, loses and doubles nothing. Malformed messages are counted and copied with \
 their reason to NAME.dead (a stream, list or queue), then acknowledged.
@@ -232,7 +239,8 @@ pending are claimed after --claim-idle-ms. RabbitMQ: consumers of one queue comp
 Examples:
   trident consume redis://127.0.0.1:6379/0 --group store --data-dir /var/lib/trident
   trident consume amqp://guest:guest@127.0.0.1:5672/%2f --to-store
-  trident consume redis://127.0.0.1:6379/15 --compat antinex --dataset netdata.csv --save-after 100")]
+  trident consume redis://127.0.0.1:6379/15 --compat antinex --dataset netdata.csv --save-after 100"
+)]
 pub struct ConsumeArgs {
     /// Broker URL: redis://host:port[/db] or amqp://user:pass@host:port/vhost.
     url: String,
@@ -266,7 +274,12 @@ pub struct ConsumeArgs {
     #[arg(long, value_name = "N", default_value_t = 100)]
     save_after: usize,
     /// Text of a missing cell in an --compat antinex dataset (AntiNex's builder uses -1.0).
-    #[arg(long, value_name = "TEXT", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     fill: String,
     /// RabbitMQ: unacknowledged messages a consumer may hold.
     #[arg(long, value_name = "N", default_value_t = 256)]
@@ -310,7 +323,12 @@ fn open_source(args: &ConsumeArgs, name: &str) -> Result<Box<dyn Source>> {
             } else {
                 Topology::trident(&ep.name)
             };
-            Box::new(AmqpConsumer::open(u, topology, args.prefetch.max(1), &consumer)?)
+            Box::new(AmqpConsumer::open(
+                u,
+                topology,
+                args.prefetch.max(1),
+                &consumer,
+            )?)
         }
     })
 }
@@ -322,13 +340,23 @@ fn columns_of(kind: KindArg) -> Result<Vec<String>> {
             .into_iter()
             .map(|c| c.name.to_owned())
             .collect(),
-        KindArg::Flow => trident_flow::COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
-        KindArg::Host => trident_host::COLUMNS.iter().map(|c| (*c).to_owned()).collect(),
+        KindArg::Flow => trident_flow::COLUMNS
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect(),
+        KindArg::Host => trident_host::COLUMNS
+            .iter()
+            .map(|c| (*c).to_owned())
+            .collect(),
     })
 }
 
 /// The dataset layout for a compat level (or trident's columns of a record kind).
-pub fn dataset_layout(compat: Option<CompatArg>, fill: &str, kind: KindArg) -> Result<DatasetLayout> {
+pub fn dataset_layout(
+    compat: Option<CompatArg>,
+    fill: &str,
+    kind: KindArg,
+) -> Result<DatasetLayout> {
     Ok(match compat {
         Some(CompatArg::Antinex) => DatasetLayout::Antinex {
             fill: fill.to_owned(),
@@ -357,8 +385,12 @@ pub fn run(args: &ConsumeArgs) -> Result<u8> {
     });
     let mut sink: Box<dyn RecordSink> = match &args.dataset {
         Some(path) => Box::new(
-            DatasetSink::open(path, dataset_layout(args.compat, &args.fill, args.kind)?, args.save_after)
-                .with_context(|| format!("opening dataset {}", path.display()))?,
+            DatasetSink::open(
+                path,
+                dataset_layout(args.compat, &args.fill, args.kind)?,
+                args.save_after,
+            )
+            .with_context(|| format!("opening dataset {}", path.display()))?,
         ),
         None => {
             let dir = args
@@ -417,7 +449,9 @@ impl FlowPublisher {
     /// The flow publisher for `--publish`, or `None` without it.
     pub fn open(args: &PublishArgs) -> Result<Option<Self>> {
         if args.compat.is_some() && args.publish.is_some() {
-            bail!("--compat antinex publishes packet records (decode, capture); AntiNex has no flow records");
+            bail!(
+                "--compat antinex publishes packet records (decode, capture); AntiNex has no flow records"
+            );
         }
         Ok(args.open()?.map(|p| FlowPublisher {
             publisher: Some(p),
@@ -456,7 +490,9 @@ pub fn publish_files(args: &PublishArgs, files: &[PathBuf]) -> Result<u64> {
     };
     let mut writer = PacketPublisher::new(p, args)?;
     let mut inputs = crate::inputs::Inputs::expand(files)?;
-    let mut sink = FilePublish { writer: &mut writer };
+    let mut sink = FilePublish {
+        writer: &mut writer,
+    };
     inputs.read_all(&mut sink, || {})?;
     writer.close()?;
     Ok(writer.published)

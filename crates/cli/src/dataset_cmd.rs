@@ -15,7 +15,8 @@ use crate::inputs::{FrameSink, Inputs};
 use crate::{EXIT_DAMAGED, EXIT_OK};
 
 #[derive(Args)]
-#[command(after_help = "Columns (--compat antinex): idx, then AntiNex's 80 processor columns in \
+#[command(
+    after_help = "Columns (--compat antinex): idx, then AntiNex's 80 processor columns in \
 ASCII order (eth_*, ip_*, ipv6_*, tcp_*, udp_*, icmp_*, arp_*, dns_default_*, raw_*, pad_*, and \
 the ten empty *_id placeholders, ipvsix_id included), values as decoded (ip_len is the IPv4 \
 length, tcp_seq the sequence number), missing cells as --fill. The file is appended every \
@@ -28,7 +29,8 @@ formatting of numeric columns with empty cells; the whole file is rewritten at e
 
 Examples:
   trident dataset --compat antinex -o netdata.csv capture.pcap
-  trident dataset --compat antinex-bugs -o netdata.csv packets-netdata-2018-01-28-23-06-05.json")]
+  trident dataset --compat antinex-bugs -o netdata.csv packets-netdata-2018-01-28-23-06-05.json"
+)]
 pub struct DatasetArgs {
     /// Captures (pcap/pcapng, directories, `-`) or AntiNex JSON archives (*.json).
     #[arg(required = true)]
@@ -43,7 +45,12 @@ pub struct DatasetArgs {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     save_after: usize,
     /// Text of a missing cell with --compat antinex (AntiNex's builder uses -1.0).
-    #[arg(long, value_name = "TEXT", default_value = "", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
     fill: String,
     /// `source` of the envelopes built from captures.
     #[arg(long, value_name = "NAME", default_value = "trident")]
@@ -102,11 +109,11 @@ pub fn run(args: &DatasetArgs) -> Result<u8> {
     let layout = dataset_layout(Some(args.compat), &args.fill, KindArg::Packet)?;
     let mut sink = DatasetSink::open(&args.output, layout, args.save_after)
         .with_context(|| format!("opening {}", args.output.display()))?;
-    let (archives, captures): (Vec<PathBuf>, Vec<PathBuf>) = args
-        .paths
-        .iter()
-        .cloned()
-        .partition(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")));
+    let (archives, captures): (Vec<PathBuf>, Vec<PathBuf>) =
+        args.paths.iter().cloned().partition(|p| {
+            p.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        });
     let mut clean = true;
     for a in &archives {
         let records = archive_records(a)?;

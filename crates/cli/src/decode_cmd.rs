@@ -102,13 +102,13 @@ pub fn run(args: &DecodeArgs) -> Result<u8> {
     let mut writer: Box<dyn RowWriter> = match (publisher, args.format) {
         (Some(p), _) => Box::new(crate::consume_cmd::PacketPublisher::new(p, &args.publish)?),
         (None, format) => match format {
-        Format::Ndjson => Box::new(Ndjson::new(stdout, cols)),
-        Format::Csv => Box::new(Csv::new(stdout, cols)?),
-        Format::None => Box::new(Discard),
-        Format::Potiron => Box::new(Potiron::new(match &args.potiron_dir {
-            Some(d) => Target::Dir(d.clone()),
-            None => Target::Stream(stdout),
-        })),
+            Format::Ndjson => Box::new(Ndjson::new(stdout, cols)),
+            Format::Csv => Box::new(Csv::new(stdout, cols)?),
+            Format::None => Box::new(Discard),
+            Format::Potiron => Box::new(Potiron::new(match &args.potiron_dir {
+                Some(d) => Target::Dir(d.clone()),
+                None => Target::Stream(stdout),
+            })),
         },
     };
     let mut inputs = Inputs::expand(&args.paths)?;

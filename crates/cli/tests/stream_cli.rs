@@ -19,7 +19,10 @@ const REDIS: &str = "redis://127.0.0.1:6379/5";
 const AMQP: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 fn unique(prefix: &str) -> String {
-    let ns = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let ns = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("trident-test.{prefix}.{}.{ns}", std::process::id())
 }
 
@@ -58,7 +61,16 @@ fn publish_all(transport: Box<dyn Transport>, n: usize) {
 
 fn consumer(url: &str, topic: &str, data: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_trident"))
-        .args(["consume", url, "--topic", topic, "--group", "g", "--consumer", "c1"])
+        .args([
+            "consume",
+            url,
+            "--topic",
+            topic,
+            "--group",
+            "g",
+            "--consumer",
+            "c1",
+        ])
         .args(["--claim-idle-ms", "1000", "--idle-exit", "3", "--data-dir"])
         .arg(data)
         .stdout(Stdio::null())
@@ -71,7 +83,9 @@ fn store_count(data: &Path) -> u64 {
     if !data.join("stream.sqlite").exists() {
         return 0;
     }
-    SqliteSink::open(data).and_then(|s| s.count(None)).unwrap_or(0)
+    SqliteSink::open(data)
+        .and_then(|s| s.count(None))
+        .unwrap_or(0)
 }
 
 /// Starts a consumer, SIGKILLs it once it has stored some but not all records, restarts
@@ -90,7 +104,10 @@ fn kill_and_restart(url: &str, topic: &str, n: u64) {
     }
     c.kill().unwrap(); // SIGKILL
     c.wait().unwrap();
-    assert!(at_kill > 0 && at_kill < n, "killed mid-stream ({at_kill} of {n} stored)");
+    assert!(
+        at_kill > 0 && at_kill < n,
+        "killed mid-stream ({at_kill} of {n} stored)"
+    );
     let c = consumer(url, topic, &data);
     let out = c.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -111,7 +128,11 @@ fn redis_streams_consumer_killed_mid_stream() {
     const N: usize = 300_000;
     publish_all(Box::new(StreamPublisher::new(REDIS, &key, 1_000_000)), N);
     kill_and_restart(REDIS, &key, N as u64);
-    let _: () = redis::cmd("DEL").arg(&key).arg(format!("{key}.dead")).query(&mut conn).unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .arg(format!("{key}.dead"))
+        .query(&mut conn)
+        .unwrap();
 }
 
 #[test]
@@ -120,16 +141,26 @@ fn rabbitmq_consumer_killed_mid_stream() {
     let name = unique("kill9");
     const N: usize = 300_000;
     // The publisher declares the durable queue, so messages wait for the consumer.
-    publish_all(Box::new(AmqpPublisher::new(AMQP, Topology::trident(&name))), N);
+    publish_all(
+        Box::new(AmqpPublisher::new(AMQP, Topology::trident(&name))),
+        N,
+    );
     kill_and_restart(AMQP, &name, N as u64);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let c = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
             .await
             .unwrap();
         let ch = c.create_channel().await.unwrap();
-        let _ = ch.queue_delete(name.as_str().into(), Default::default()).await;
-        let _ = ch.exchange_delete(name.as_str().into(), Default::default()).await;
+        let _ = ch
+            .queue_delete(name.as_str().into(), Default::default())
+            .await;
+        let _ = ch
+            .exchange_delete(name.as_str().into(), Default::default())
+            .await;
     });
 }
 
@@ -140,29 +171,75 @@ fn decode_and_flows_publish_then_consume() {
     let data = tempdir("pubcons");
     let key = unique("pubcons");
     for cmd in ["decode", "flows"] {
-        let out = common::trident(&[cmd, "-q", "--publish", REDIS, "--topic", &key, pcap.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = common::trident(&[
+            cmd,
+            "-q",
+            "--publish",
+            REDIS,
+            "--topic",
+            &key,
+            pcap.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let out = common::trident(&[
-        "consume", REDIS, "--topic", &key, "--idle-exit", "1", "--data-dir", data.to_str().unwrap(),
+        "consume",
+        REDIS,
+        "--topic",
+        &key,
+        "--idle-exit",
+        "1",
+        "--data-dir",
+        data.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let flows = common::trident(&["flows", "-q", pcap.to_str().unwrap()]);
     let n_flows = String::from_utf8_lossy(&flows.stdout).lines().count() as u64;
     let sink = SqliteSink::open(&data).unwrap();
     let packets = sink.count(Some(RecordKind::Packet)).unwrap();
     let flow_records = sink.count(Some(RecordKind::Flow)).unwrap();
-    println!("compared {packets} packet records (4709 in the capture) and {flow_records} flow records ({n_flows} from trident flows)");
+    println!(
+        "compared {packets} packet records (4709 in the capture) and {flow_records} flow records ({n_flows} from trident flows)"
+    );
     assert_eq!(packets, 4709);
     assert_eq!(flow_records, n_flows);
     // Publishing the same capture again adds nothing: the ids are the same.
-    let out = common::trident(&["decode", "-q", "--publish", REDIS, "--topic", &key, pcap.to_str().unwrap()]);
-    assert!(out.status.success());
     let out = common::trident(&[
-        "consume", REDIS, "--topic", &key, "--idle-exit", "1", "--data-dir", data.to_str().unwrap(),
+        "decode",
+        "-q",
+        "--publish",
+        REDIS,
+        "--topic",
+        &key,
+        pcap.to_str().unwrap(),
     ]);
     assert!(out.status.success());
-    assert_eq!(SqliteSink::open(&data).unwrap().count(Some(RecordKind::Packet)).unwrap(), 4709);
+    let out = common::trident(&[
+        "consume",
+        REDIS,
+        "--topic",
+        &key,
+        "--idle-exit",
+        "1",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    assert_eq!(
+        SqliteSink::open(&data)
+            .unwrap()
+            .count(Some(RecordKind::Packet))
+            .unwrap(),
+        4709
+    );
     let _: () = redis::cmd("DEL").arg(&key).query(&mut conn).unwrap();
 }
 
@@ -181,12 +258,18 @@ fn dataset_from_golden_archive_is_byte_identical() {
         "100",
         "-o",
         out.to_str().unwrap(),
-        golden().join("packets-netdata-2018-01-28-23-06-05.json").to_str().unwrap(),
+        golden()
+            .join("packets-netdata-2018-01-28-23-06-05.json")
+            .to_str()
+            .unwrap(),
     ]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let expected = std::fs::read(golden().join("netdata-2018-01-28-23-06-05.csv")).unwrap();
     let got = std::fs::read(&out).unwrap();
-    println!("compared {} bytes (1100 packets) with the golden CSV", expected.len());
+    println!(
+        "compared {} bytes (1100 packets) with the golden CSV",
+        expected.len()
+    );
     assert!(got == expected);
 }
 
@@ -196,20 +279,47 @@ fn antinex_publish_and_consume_through_kombu_list() {
     let pcap = common::shared().join("corpus/pcapplusplus/many-protocols.pcap");
     let queue = unique("NEW_PACKETS");
     let out = common::trident(&[
-        "decode", "-q", "--publish", REDIS, "--compat", "antinex", "--topic", &queue,
+        "decode",
+        "-q",
+        "--publish",
+        REDIS,
+        "--compat",
+        "antinex",
+        "--topic",
+        &queue,
         pcap.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let queued: u64 = redis::cmd("LLEN").arg(&queue).query(&mut conn).unwrap();
     // One item in AntiNex's format: kombu's envelope around a base64 packet envelope.
-    let item: Vec<u8> = redis::cmd("LINDEX").arg(&queue).arg(-1).query(&mut conn).unwrap();
+    let item: Vec<u8> = redis::cmd("LINDEX")
+        .arg(&queue)
+        .arg(-1)
+        .query(&mut conn)
+        .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&item).unwrap();
     assert_eq!(v["properties"]["body_encoding"], "base64");
     assert_eq!(v["content-type"], "application/json");
     let csv = tempdir("antinexds").join("netdata.csv");
     let r = common::trident(&[
-        "consume", REDIS, "--compat", "antinex", "--topic", &queue, "--idle-exit", "1",
-        "--dataset", csv.to_str().unwrap(), "--fill", "-1.0", "--consumer", "c1",
+        "consume",
+        REDIS,
+        "--compat",
+        "antinex",
+        "--topic",
+        &queue,
+        "--idle-exit",
+        "1",
+        "--dataset",
+        csv.to_str().unwrap(),
+        "--fill",
+        "-1.0",
+        "--consumer",
+        "c1",
     ]);
     assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
     let text = std::fs::read_to_string(&csv).unwrap();

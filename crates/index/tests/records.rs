@@ -298,6 +298,19 @@ fn each_capture_matches_flows_and_hosts() {
             hourly.points.iter().map(|p| p.packets).sum::<u64>(),
             packets
         );
+        let daily = store
+            .traffic(&TrafficQuery {
+                bucket_seconds: 86_400,
+                ..TrafficQuery::default()
+            })
+            .unwrap();
+        assert_eq!(daily.bucket_seconds % 86_400, 0);
+        assert!(daily.points.iter().all(|p| p.ts.secs() % 86_400 == 0));
+        assert_eq!(daily.points.iter().map(|p| p.packets).sum::<u64>(), packets);
+        assert_eq!(
+            daily.points.iter().map(|p| p.bytes).sum::<u64>(),
+            t.points.iter().map(|p| p.bytes).sum::<u64>()
+        );
         // Days of the summary have the day's packets.
         let mut by_day = 0;
         for day in &s.days {

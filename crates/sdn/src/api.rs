@@ -104,7 +104,7 @@ pub struct Node {
     pub ipv4_subnet: String,
     /// /64 or "NO DATA".
     pub ipv6_subnet: String,
-    /// "VLAN<vid>".
+    /// `"VLAN<vid>"`.
     pub tenant: String,
     /// Switch.
     pub segment: String,

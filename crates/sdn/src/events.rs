@@ -422,6 +422,11 @@ fn lax_ip<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpAddr>, D::Error> {
     })
 }
 
+/// At most this many distinct type names are counted; the rest go under [`OTHER_KIND`].
+pub const MAX_KINDS: usize = 64;
+/// The counter name for unknown types beyond [`MAX_KINDS`].
+pub const OTHER_KIND: &str = "OTHER";
+
 /// Counters over an event stream.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct EventStats {
@@ -449,12 +454,19 @@ impl EventStats {
     /// Counts one parsed event seen at `now` (Unix seconds). Logs the first unknown type of
     /// each name.
     pub fn record(&mut self, ev: &FaucetEvent, now: f64) {
-        let kind = ev.body.kind();
+        let mut kind = ev.body.kind();
+        // Type names come off the wire: keep the maps bounded.
+        if !KINDS.contains(&kind)
+            && !self.by_kind.contains_key(kind)
+            && self.by_kind.len() >= MAX_KINDS
+        {
+            kind = OTHER_KIND;
+        }
         *self.by_kind.entry(kind.to_string()).or_default() += 1;
         self.last_seen.insert(kind.to_string(), now);
         if let EventBody::Unknown { kind, .. } = &ev.body {
             self.unknown += 1;
-            if self.logged.insert(format!("unknown:{kind}")) {
+            if self.logged.len() < 2 * MAX_KINDS && self.logged.insert(format!("unknown:{kind}")) {
                 tracing::warn!(kind, "unknown Faucet event type (counted, logged once)");
             }
         }
@@ -566,6 +578,20 @@ mod tests {
         assert_eq!(st.unknown, 2);
         assert_eq!(st.last_seen.get("NEW_THING"), Some(&11.0));
         assert_eq!(st.id_restarts, 0);
+    }
+
+    #[test]
+    fn unknown_kinds_are_bounded() {
+        let mut st = EventStats::default();
+        for i in 0..500 {
+            let line = format!(
+                "{{\"version\":1,\"time\":1,\"dp_id\":1,\"dp_name\":\"a\",\"event_id\":{i},\"T{i}\":null}}"
+            );
+            st.record(&parse_line(line.as_bytes()).unwrap(), 1.0);
+        }
+        assert_eq!(st.unknown, 500);
+        assert!(st.by_kind.len() <= MAX_KINDS + 1);
+        assert!(st.by_kind.get(OTHER_KIND).is_some_and(|n| *n > 400));
     }
 
     #[test]

@@ -3,7 +3,11 @@
 //! lines across writes, sends malformed lines and heartbeats), mirrors written into a copy
 //! of the shared faucet.yaml, the HTTP API checked against Poseidon's shape, and a restart.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::field_reassign_with_default)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)]
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -366,4 +370,83 @@ fn shared_faucet_yaml_round_trip() {
         y.apply("sw1", 3, trident_sdn::yaml::Edit::Remove(2))
             .unwrap();
     }
+}
+
+/// A crash mid-capture (the engine task is aborted: no shutdown, the mirror stays in
+/// faucet.yaml) followed by a restart: the endpoint is still there, the stale mirror is
+/// cleared at start-up, the capture is redone, and a clean stop leaves no mirror.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_mid_capture_then_restart() {
+    let dir = tempdir();
+    let yaml_path = dir.path().join("faucet.yaml");
+    std::fs::copy(shared("faucet.yaml"), &yaml_path).unwrap();
+    let mut cfg = config(dir.path());
+    cfg.capture_seconds = 60;
+    let sock = cfg.event_socket.clone().unwrap();
+    let listener = UnixListener::bind(&sock).unwrap();
+    let learn = std::fs::read_to_string(shared("faucet-events.ndjson"))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let server = tokio::spawn(async move {
+        loop {
+            let (mut s, _) = listener.accept().await.unwrap();
+            s.write_all(format!("{learn}\n").as_bytes()).await.unwrap();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                drop(s);
+            });
+        }
+    });
+    let mirror: Arc<dyn MirrorControl> = Arc::new(FaucetYaml::new(&yaml_path).with_check(None));
+    let engine = Engine::open(cfg.clone(), mirror.clone()).unwrap();
+    let h = engine.handle();
+    let task = tokio::spawn(engine.run(std::future::pending::<()>()));
+    wait_for("operating", 10, || {
+        h.endpoints()
+            .first()
+            .is_some_and(|e| e.state == State::Operating)
+    })
+    .await;
+    assert_eq!(mirror_list(&yaml_path), vec![2]);
+    task.abort(); // crash: no cleanup
+    let _ = task.await;
+    drop(h);
+    assert_eq!(
+        mirror_list(&yaml_path),
+        vec![2],
+        "the crash left the mirror"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let engine = Engine::open(cfg.clone(), mirror.clone()).unwrap();
+    let h = engine.handle();
+    let eps = h.endpoints();
+    assert_eq!(eps.len(), 1, "endpoint lost across the crash");
+    assert_eq!(
+        eps[0].state,
+        State::Queued,
+        "an interrupted capture is queued again"
+    );
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(engine.run(async move {
+        let _ = rx.await;
+    }));
+    wait_for("re-capture", 10, || {
+        h.endpoints()
+            .first()
+            .is_some_and(|e| e.state == State::Operating && e.captures >= 2)
+    })
+    .await;
+    assert_eq!(mirror_list(&yaml_path), vec![2]);
+    let _ = tx.send(());
+    task.await.unwrap().unwrap();
+    assert_eq!(
+        mirror_list(&yaml_path),
+        Vec::<u32>::new(),
+        "mirror left behind"
+    );
+    server.abort();
 }

@@ -1,6 +1,10 @@
 //! Property and unit tests of the state machine and scheduler ([`trident_sdn::scheduler`]).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::field_reassign_with_default)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)]
 
 use std::collections::BTreeMap;
 

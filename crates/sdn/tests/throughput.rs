@@ -2,7 +2,11 @@
 //! them, engine and source on one thread (a current-thread runtime = one core). Target
 //! from the issue: 1,000 events/s without falling behind. Prints the measured rate.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::field_reassign_with_default)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::field_reassign_with_default
+)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -20,6 +20,7 @@
 mod annotate;
 pub mod assets;
 mod auth;
+mod cache;
 mod captures;
 mod error;
 mod ingest;

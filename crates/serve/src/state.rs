@@ -11,6 +11,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use trident_index::{RedisStore, SqliteStore, Store};
 
+use axum::body::Bytes;
+use axum::response::{IntoResponse, Response};
+
+use crate::cache::AnswerCache;
 use crate::captures::Uploads;
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::Metrics;
@@ -53,6 +57,7 @@ pub(crate) struct Inner {
     writer: Mutex<Option<SqliteStore>>,
     pub(crate) uploads: Uploads,
     pub(crate) metrics: Metrics,
+    pub(crate) cache: AnswerCache,
 }
 
 /// A read connection of either kind, lent for one call.
@@ -120,6 +125,7 @@ impl AppState {
                 writer: Mutex::new(writer),
                 uploads,
                 metrics: Metrics::new(),
+                cache: AnswerCache::new(),
             }),
         })
     }
@@ -164,12 +170,14 @@ impl AppState {
                     .pop();
                 match pooled {
                     Some(r) => Ok(Conn::Redis(r)),
-                    None => RedisStore::open(url).map(|r| Conn::Redis(Box::new(r))).map_err(|e| {
-                        ApiError::Unavailable(format!(
-                            "the Redis store is unreachable: {}",
-                            redis_reason(&e)
-                        ))
-                    }),
+                    None => RedisStore::open(url)
+                        .map(|r| Conn::Redis(Box::new(r)))
+                        .map_err(|e| {
+                            ApiError::Unavailable(format!(
+                                "the Redis store is unreachable: {}",
+                                redis_reason(&e)
+                            ))
+                        }),
                 }
             }
         }
@@ -239,10 +247,68 @@ impl AppState {
             .writer
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        match guard.as_mut() {
+        let r = match guard.as_mut() {
             Some(w) => f(w),
             None => Err(redis_counts_only()),
-        }
+        };
+        // Whatever was written, cached answers may be stale now.
+        self.inner.cache.bump();
+        r
+    }
+
+    /// A JSON answer from the cache when the store has not changed since it was computed,
+    /// else computed by `compute` (and kept). Only successful answers are kept.
+    pub(crate) async fn cached<F, Fut>(&self, key: String, compute: F) -> ApiResult<Response>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = ApiResult<Bytes>>,
+    {
+        let cache = &self.inner.cache;
+        let sig = match cache.fresh_signature() {
+            Some(s) => s,
+            None => {
+                let s = self.read_signature().await?;
+                cache.set_signature(s);
+                s
+            }
+        };
+        let version = cache.version(sig);
+        let body = match cache.get(&key, version) {
+            Some(b) => b,
+            None => {
+                let b = compute().await?;
+                cache.put(key, version, b.clone());
+                b
+            }
+        };
+        Ok((
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response())
+    }
+
+    /// A signature of the store's contents that changes when a file is added or removed.
+    async fn read_signature(&self) -> ApiResult<(i64, i64)> {
+        self.read(|c| match c {
+            Conn::Sqlite(s) => {
+                let files = s.files()?;
+                let packets: u64 = files.iter().map(|f| f.3).sum();
+                Ok((
+                    i64::try_from(files.len()).unwrap_or(i64::MAX),
+                    i64::try_from(packets).unwrap_or(i64::MAX),
+                ))
+            }
+            // Redis is written by others (potiron, `trident ingest`): answers live one
+            // second at most.
+            Conn::Redis(_) => {
+                let secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                Ok((i64::try_from(secs).unwrap_or(0), 0))
+            }
+        })
+        .await
     }
 }
 

@@ -21,7 +21,10 @@ use trident_stream::{
 };
 
 fn now_ns() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
 }
 
 /// Counts records and measures latency from the `t` field the publisher wrote.
@@ -35,7 +38,11 @@ impl RecordSink for Counting {
     fn write(&mut self, records: &[Record]) -> Result<u64, StreamError> {
         let now = now_ns();
         for r in records {
-            if let Some(t) = r.body.strip_prefix("{\"t\":").and_then(|s| s.split(',').next()) {
+            if let Some(t) = r
+                .body
+                .strip_prefix("{\"t\":")
+                .and_then(|s| s.split(',').next())
+            {
                 if let Ok(t) = t.parse::<u64>() {
                     self.lat.push(now.saturating_sub(t));
                 }
@@ -75,9 +82,17 @@ fn record(i: u64, t: u64) -> Record {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let url = args.get(1).expect("usage: throughput URL N [RATE] [--store DIR]");
-    let n: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
-    let rate: Option<f64> = args.get(3).and_then(|s| s.parse().ok()).filter(|r: &f64| *r > 0.0);
+    let url = args
+        .get(1)
+        .expect("usage: throughput URL N [RATE] [--store DIR]");
+    let n: u64 = args
+        .get(2)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
+    let rate: Option<f64> = args
+        .get(3)
+        .and_then(|s| s.parse().ok())
+        .filter(|r: &f64| *r > 0.0);
     let store = args
         .iter()
         .position(|a| a == "--store")
@@ -88,7 +103,9 @@ fn main() {
     let (transport, mut source): (Box<dyn Transport>, Box<dyn Source>) = match &ep.broker {
         Broker::Redis(u) => (
             Box::new(StreamPublisher::new(u, &name, 1_000_000)),
-            Box::new(StreamConsumer::open(u, &name, "bench", "c1", Duration::from_secs(30)).unwrap()),
+            Box::new(
+                StreamConsumer::open(u, &name, "bench", "c1", Duration::from_secs(30)).unwrap(),
+            ),
         ),
         Broker::Amqp(u) => (
             Box::new(AmqpPublisher::new(u, Topology::trident(&name))),
@@ -123,7 +140,14 @@ fn main() {
             idle_exit: Some(Duration::from_secs(10)),
             max_records: Some(n),
         };
-        let stats = consume(source.as_mut(), Decoder::Native, &mut sink, opts, &AtomicBool::new(false)).unwrap();
+        let stats = consume(
+            source.as_mut(),
+            Decoder::Native,
+            &mut sink,
+            opts,
+            &AtomicBool::new(false),
+        )
+        .unwrap();
         (publisher.join().unwrap(), stats, sink)
     });
     let total = started.elapsed().as_secs_f64();
@@ -150,16 +174,28 @@ fn main() {
     // Clean up the broker side.
     match &ep.broker {
         Broker::Redis(u) => {
-            let mut c = redis::Client::open(u.as_str()).unwrap().get_connection().unwrap();
+            let mut c = redis::Client::open(u.as_str())
+                .unwrap()
+                .get_connection()
+                .unwrap();
             let _: () = redis::cmd("DEL").arg(&name).query(&mut c).unwrap();
         }
         Broker::Amqp(u) => {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
-                let c = lapin::Connection::connect(u, lapin::ConnectionProperties::default()).await.unwrap();
+                let c = lapin::Connection::connect(u, lapin::ConnectionProperties::default())
+                    .await
+                    .unwrap();
                 let ch = c.create_channel().await.unwrap();
-                let _ = ch.queue_delete(name.as_str().into(), Default::default()).await;
-                let _ = ch.exchange_delete(name.as_str().into(), Default::default()).await;
+                let _ = ch
+                    .queue_delete(name.as_str().into(), Default::default())
+                    .await;
+                let _ = ch
+                    .exchange_delete(name.as_str().into(), Default::default())
+                    .await;
             });
         }
     }

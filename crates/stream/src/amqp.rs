@@ -10,11 +10,11 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use futures_core::Stream;
+use lapin::PublisherConfirm;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
     ConfirmSelectOptions, ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions,
 };
-use lapin::PublisherConfirm;
 use lapin::types::FieldTable;
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 
@@ -192,7 +192,8 @@ impl Transport for AmqpPublisher {
             if batch.iter().all(|r| r.kind == RecordKind::Antinex) {
                 // AntiNex processors expect one packet envelope per message.
                 for r in batch {
-                    let props = persistent("application/json").with_message_id(r.id.as_str().into());
+                    let props =
+                        persistent("application/json").with_message_id(r.id.as_str().into());
                     confirms.push(publish(antinex::kombu::amqp_body(r), props).await?);
                 }
             } else {
@@ -246,7 +247,12 @@ impl AmqpConsumer {
     ///
     /// # Errors
     /// The broker is unreachable or refused the declarations.
-    pub fn open(url: &str, topology: Topology, prefetch: u16, tag: &str) -> Result<Self, StreamError> {
+    pub fn open(
+        url: &str,
+        topology: Topology,
+        prefetch: u16,
+        tag: &str,
+    ) -> Result<Self, StreamError> {
         let mut c = AmqpConsumer {
             url: url.to_owned(),
             topology,
@@ -278,7 +284,9 @@ impl Source for AmqpConsumer {
                 match tokio::time::timeout(limit, next(consumer)).await {
                     Err(_) => break,
                     Ok(None) => {
-                        return Err(StreamError::Stopped(format!("consumer of {queue} cancelled")));
+                        return Err(StreamError::Stopped(format!(
+                            "consumer of {queue} cancelled"
+                        )));
                     }
                     Ok(Some(Err(e))) => return Err(StreamError::amqp("consuming", e)),
                     Ok(Some(Ok(d))) => {
@@ -317,7 +325,12 @@ impl Source for AmqpConsumer {
         })
     }
 
-    fn dead_letter(&mut self, origin: &str, reason: &str, payload: &[u8]) -> Result<(), StreamError> {
+    fn dead_letter(
+        &mut self,
+        origin: &str,
+        reason: &str,
+        payload: &[u8],
+    ) -> Result<(), StreamError> {
         let Some((_, ch, _)) = &self.conn else {
             return Err(StreamError::Stopped("not connected".into()));
         };

@@ -51,8 +51,12 @@ pub trait Source {
     ///
     /// # Errors
     /// The connection failed.
-    fn dead_letter(&mut self, origin: &str, reason: &str, payload: &[u8])
-    -> Result<(), StreamError>;
+    fn dead_letter(
+        &mut self,
+        origin: &str,
+        reason: &str,
+        payload: &[u8],
+    ) -> Result<(), StreamError>;
     /// Drops the connection and opens a new one (messages fetched and not acknowledged
     /// will be delivered again).
     ///
@@ -79,12 +83,20 @@ impl Decoder {
         match self {
             Decoder::Native => {
                 if body.iter().all(u8::is_ascii_whitespace) {
-                    return (Vec::new(), vec![("empty message (no records)".to_owned(), Vec::new())]);
+                    return (
+                        Vec::new(),
+                        vec![("empty message (no records)".to_owned(), Vec::new())],
+                    );
                 }
                 let (records, bad) = wire::decode(body);
                 let bad = bad
                     .into_iter()
-                    .map(|b| (format!("line {}: {}", b.line, b.reason), b.text.into_bytes()))
+                    .map(|b| {
+                        (
+                            format!("line {}: {}", b.line, b.reason),
+                            b.text.into_bytes(),
+                        )
+                    })
                     .collect();
                 (records, bad)
             }
@@ -153,10 +165,7 @@ pub fn consume(
     let mut backoff = Backoff::new();
     let mut records = Vec::new();
     while !stop.load(Ordering::Relaxed) {
-        if options
-            .max_records
-            .is_some_and(|m| stats.records >= m)
-        {
+        if options.max_records.is_some_and(|m| stats.records >= m) {
             break;
         }
         let batch = match source.fetch(options.fetch, options.wait) {
@@ -172,7 +181,10 @@ pub fn consume(
             if sink.commit()? {
                 ack(source, &mut pending_acks);
             }
-            if options.idle_exit.is_some_and(|d| last_message.elapsed() >= d) {
+            if options
+                .idle_exit
+                .is_some_and(|d| last_message.elapsed() >= d)
+            {
                 break;
             }
             continue;
@@ -184,7 +196,11 @@ pub fn consume(
             let (recs, bad) = decoder.decode(&d.payload);
             for (reason, payload) in bad {
                 stats.dead_lettered += 1;
-                tracing::warn!("dead-lettering part of {} ({}): {reason}", d.origin, source.describe());
+                tracing::warn!(
+                    "dead-lettering part of {} ({}): {reason}",
+                    d.origin,
+                    source.describe()
+                );
                 if let Err(e) = source.dead_letter(&d.origin, &reason, &payload) {
                     tracing::warn!("could not dead-letter {}: {e}", d.origin);
                 }
@@ -210,7 +226,10 @@ fn ack(source: &mut dyn Source, tags: &mut Vec<Tag>) {
     }
     // A failed ack only means a redelivery, which the idempotent sink absorbs.
     if let Err(e) = source.ack(tags) {
-        tracing::warn!("ack failed on {}: {e}; those messages will be delivered again", source.describe());
+        tracing::warn!(
+            "ack failed on {}: {e}; those messages will be delivered again",
+            source.describe()
+        );
     }
     tags.clear();
 }
@@ -225,7 +244,11 @@ fn reconnect(
     let mut err = err.to_string();
     while !stop.load(Ordering::Relaxed) {
         let wait = backoff.next_wait();
-        tracing::warn!("broker {} unreachable: {err}; retrying in {} ms", source.describe(), wait.as_millis());
+        tracing::warn!(
+            "broker {} unreachable: {err}; retrying in {} ms",
+            source.describe(),
+            wait.as_millis()
+        );
         eprintln!(
             "trident: broker {} unreachable: {err}; retrying in {} ms",
             source.describe(),

@@ -48,7 +48,7 @@ pub mod wire;
 
 pub use consume::{ConsumeOptions, ConsumeStats, Decoder, consume};
 pub use error::StreamError;
-pub use publish::{Publisher, PublisherOptions, PublishStats};
+pub use publish::{PublishStats, Publisher, PublisherOptions};
 pub use record::{Record, RecordKind};
 pub use sink::{DatasetSink, RecordSink, SqliteSink};
 
@@ -142,6 +142,9 @@ mod tests {
         assert!(matches!(e.broker, Broker::Amqp(_)));
         assert_eq!(e.display_url(), "amqp://guest:***@127.0.0.1:5672/%2f");
         assert!(Endpoint::parse("http://x", "q").is_err());
-        assert_eq!(redact("redis://127.0.0.1:6379/5"), "redis://127.0.0.1:6379/5");
+        assert_eq!(
+            redact("redis://127.0.0.1:6379/5"),
+            "redis://127.0.0.1:6379/5"
+        );
     }
 }

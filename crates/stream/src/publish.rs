@@ -128,9 +128,9 @@ impl Publisher {
                 tx.send(batch)
                     .map_err(|_| StreamError::Stopped("the publisher's worker ended".into()))
             }
-            Err(TrySendError::Disconnected(_)) => Err(StreamError::Stopped(
-                "the publisher's worker ended".into(),
-            )),
+            Err(TrySendError::Disconnected(_)) => {
+                Err(StreamError::Stopped("the publisher's worker ended".into()))
+            }
         }
     }
 
@@ -145,7 +145,9 @@ impl Publisher {
             Some(w) => w
                 .join()
                 .map_err(|_| StreamError::Stopped("the publisher's worker panicked".into()))?,
-            None => Err(StreamError::Stopped("could not start the worker thread".into())),
+            None => Err(StreamError::Stopped(
+                "could not start the worker thread".into(),
+            )),
         };
         // The worker's own error explains a failed send best.
         let stats = stats?;

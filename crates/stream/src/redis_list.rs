@@ -172,7 +172,12 @@ impl Source for ListConsumer {
             .map_err(|e| StreamError::redis(format!("LREM {p}"), e))
     }
 
-    fn dead_letter(&mut self, origin: &str, reason: &str, payload: &[u8]) -> Result<(), StreamError> {
+    fn dead_letter(
+        &mut self,
+        origin: &str,
+        reason: &str,
+        payload: &[u8],
+    ) -> Result<(), StreamError> {
         let dead = format!("{}.dead", self.queue);
         let entry = serde_json::json!({
             "reason": reason,

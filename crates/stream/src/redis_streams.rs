@@ -149,7 +149,12 @@ impl StreamConsumer {
             .ok_or_else(|| StreamError::Stopped("not connected".into()))
     }
 
-    fn read(&mut self, max: usize, block: Option<Duration>, from: &str) -> Result<Vec<Entry>, StreamError> {
+    fn read(
+        &mut self,
+        max: usize,
+        block: Option<Duration>,
+        from: &str,
+    ) -> Result<Vec<Entry>, StreamError> {
         let mut cmd = redis::cmd("XREADGROUP");
         cmd.arg("GROUP")
             .arg(&self.group)
@@ -198,7 +203,10 @@ impl StreamConsumer {
             }
         }
         if !out.is_empty() {
-            tracing::info!("claimed {} entries left pending by another consumer", out.len());
+            tracing::info!(
+                "claimed {} entries left pending by another consumer",
+                out.len()
+            );
         }
         Ok(out)
     }
@@ -315,7 +323,12 @@ impl Source for StreamConsumer {
         Ok(())
     }
 
-    fn dead_letter(&mut self, origin: &str, reason: &str, payload: &[u8]) -> Result<(), StreamError> {
+    fn dead_letter(
+        &mut self,
+        origin: &str,
+        reason: &str,
+        payload: &[u8],
+    ) -> Result<(), StreamError> {
         let dead = format!("{}.dead", self.key);
         redis::cmd("XADD")
             .arg(&dead)

@@ -89,7 +89,9 @@ impl RecordSink for SqliteSink {
         let mut new = 0u64;
         {
             let mut st = tx
-                .prepare_cached("INSERT OR IGNORE INTO records (id, kind, body) VALUES (?1, ?2, ?3)")
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO records (id, kind, body) VALUES (?1, ?2, ?3)",
+                )
                 .map_err(|e| StreamError::sqlite(&p, e))?;
             for r in records {
                 new += st
@@ -160,7 +162,11 @@ impl DatasetSink {
     ///
     /// # Errors
     /// The file or its id database cannot be opened.
-    pub fn open(path: &Path, layout: DatasetLayout, save_after: usize) -> Result<Self, StreamError> {
+    pub fn open(
+        path: &Path,
+        layout: DatasetLayout,
+        save_after: usize,
+    ) -> Result<Self, StreamError> {
         let mut db_file = path.as_os_str().to_owned();
         db_file.push(".ids.sqlite");
         let db_path = PathBuf::from(db_file).display().to_string();
@@ -377,8 +383,10 @@ impl RecordSink for DatasetSink {
             let mut meta = tx
                 .prepare_cached("INSERT OR REPLACE INTO meta (k, v) VALUES (?1, ?2)")
                 .map_err(sql)?;
-            meta.execute(params!["csv_len", self.csv_len as i64]).map_err(sql)?;
-            meta.execute(params!["next_idx", self.next_idx as i64]).map_err(sql)?;
+            meta.execute(params!["csv_len", self.csv_len as i64])
+                .map_err(sql)?;
+            meta.execute(params!["next_idx", self.next_idx as i64])
+                .map_err(sql)?;
         }
         tx.commit().map_err(sql)?;
         if bugs {
@@ -404,7 +412,8 @@ impl RecordSink for DatasetSink {
 /// # Errors
 /// The archive cannot be read or is not an AntiNex archive.
 pub fn archive_records(path: &Path) -> Result<Vec<Record>, StreamError> {
-    let text = fs::read_to_string(path).map_err(|e| StreamError::io(path.display().to_string(), e))?;
+    let text =
+        fs::read_to_string(path).map_err(|e| StreamError::io(path.display().to_string(), e))?;
     let v: Value = serde_json::from_str(&text)
         .map_err(|e| StreamError::Format(format!("{}: not JSON: {e}", path.display())))?;
     let Some(packets) = v.get("packets").and_then(Value::as_array) else {
@@ -413,7 +422,9 @@ pub fn archive_records(path: &Path) -> Result<Vec<Record>, StreamError> {
             path.display()
         )));
     };
-    let name = path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let name = path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let mut out = Vec::with_capacity(packets.len());
     for (i, p) in packets.iter().enumerate() {
         if !p.get("data").is_some_and(Value::is_object) {

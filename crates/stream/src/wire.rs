@@ -108,7 +108,9 @@ mod tests {
             },
         ];
         let mut body = encode(&recs);
-        body.extend_from_slice(b"garbage\n\xff\xfe\n{\"id\":\"x\",\"kind\":\"zz\",\"record\":{}}\n");
+        body.extend_from_slice(
+            b"garbage\n\xff\xfe\n{\"id\":\"x\",\"kind\":\"zz\",\"record\":{}}\n",
+        );
         let (got, bad) = decode(&body);
         assert_eq!(got, recs);
         assert_eq!(bad.len(), 3);

@@ -52,14 +52,25 @@ fn publish(name: &str, recs: Vec<trident_stream::Record>) -> u64 {
     p.finish().unwrap().records
 }
 
-fn consume_until_idle(name: &str, tag: &str, dir: &std::path::Path) -> trident_stream::ConsumeStats {
+fn consume_until_idle(
+    name: &str,
+    tag: &str,
+    dir: &std::path::Path,
+) -> trident_stream::ConsumeStats {
     let mut src = AmqpConsumer::open(AMQP, Topology::trident(name), 64, tag).unwrap();
     let mut sink = SqliteSink::open(dir).unwrap();
     let opts = ConsumeOptions {
         idle_exit: Some(Duration::from_secs(2)),
         ..ConsumeOptions::default()
     };
-    consume(&mut src, Decoder::Native, &mut sink, opts, &AtomicBool::new(false)).unwrap()
+    consume(
+        &mut src,
+        Decoder::Native,
+        &mut sink,
+        opts,
+        &AtomicBool::new(false),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -84,7 +95,10 @@ fn two_publishers_two_consumers_exactly_once() {
         assert_eq!(pb.join().unwrap(), N as u64);
         let (s1, s2) = (c1.join().unwrap(), c2.join().unwrap());
         println!("consumer 1: {s1:?}\nconsumer 2: {s2:?}");
-        assert!(s1.records > 0 && s2.records > 0, "both consumers took a share");
+        assert!(
+            s1.records > 0 && s2.records > 0,
+            "both consumers took a share"
+        );
         assert_eq!(s1.new_records + s2.new_records, 2 * N as u64);
     });
     let n = SqliteSink::open(&dir).unwrap().count(None).unwrap();
@@ -111,7 +125,10 @@ fn unacknowledged_messages_of_a_dead_consumer_come_again() {
     drop(dead);
     let stats = consume_until_idle(&name, "alive", &dir);
     let n = SqliteSink::open(&dir).unwrap().count(None).unwrap();
-    println!("compared {n} records after a consumer died holding {} messages {stats:?}", got.len());
+    println!(
+        "compared {n} records after a consumer died holding {} messages {stats:?}",
+        got.len()
+    );
     assert_eq!(n, 3000);
     cleanup(&name);
 }
@@ -146,12 +163,17 @@ fn malformed_messages_are_dead_lettered() {
     println!("{stats:?}");
     assert_eq!(stats.new_records, 10);
     assert_eq!(stats.dead_lettered, 3);
-    let dead = AmqpConsumer::open(AMQP, Topology {
-        exchange: format!("{name}.dead.x"),
-        kind: lapin::ExchangeKind::Direct,
-        routing_key: format!("{name}.dead"),
-        queue: format!("{name}.dead"),
-    }, 16, "dl");
+    let dead = AmqpConsumer::open(
+        AMQP,
+        Topology {
+            exchange: format!("{name}.dead.x"),
+            kind: lapin::ExchangeKind::Direct,
+            routing_key: format!("{name}.dead"),
+            queue: format!("{name}.dead"),
+        },
+        16,
+        "dl",
+    );
     let mut dead = dead.unwrap();
     let letters = dead.fetch(16, Duration::from_secs(2)).unwrap();
     assert_eq!(letters.len(), 3);
@@ -166,7 +188,10 @@ fn malformed_messages_are_dead_lettered() {
             .unwrap();
         let ch = c.create_channel().await.unwrap();
         let _ = ch
-            .exchange_delete(format!("{name}.dead.x").as_str().into(), ExchangeDeleteOptions::default())
+            .exchange_delete(
+                format!("{name}.dead.x").as_str().into(),
+                ExchangeDeleteOptions::default(),
+            )
             .await;
     });
 }

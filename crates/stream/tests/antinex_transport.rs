@@ -22,7 +22,11 @@ fn golden() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
         .join("antinex/golden-flatten-django-1100");
-    assert!(d.is_dir(), "golden AntiNex data not found at {}", d.display());
+    assert!(
+        d.is_dir(),
+        "golden AntiNex data not found at {}",
+        d.display()
+    );
     d
 }
 
@@ -32,7 +36,14 @@ fn run_into_dataset(src: &mut dyn Source, out: &std::path::Path) -> trident_stre
         idle_exit: Some(Duration::from_secs(2)),
         ..ConsumeOptions::default()
     };
-    consume(src, Decoder::Antinex, &mut sink, opts, &AtomicBool::new(false)).unwrap()
+    consume(
+        src,
+        Decoder::Antinex,
+        &mut sink,
+        opts,
+        &AtomicBool::new(false),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -42,7 +53,10 @@ fn golden_through_kombu_redis_list() {
     let records = archive_records(&dir.join("packets-netdata-2018-01-28-23-06-05.json")).unwrap();
     let expected = std::fs::read(dir.join("netdata-2018-01-28-23-06-05.csv")).unwrap();
     let queue = unique("NEW_PACKETS");
-    let mut p = Publisher::start(Box::new(ListPublisher::new(REDIS, &queue)), PublisherOptions::default());
+    let mut p = Publisher::start(
+        Box::new(ListPublisher::new(REDIS, &queue)),
+        PublisherOptions::default(),
+    );
     for r in records.iter().cloned() {
         p.publish(r).unwrap();
     }
@@ -59,7 +73,11 @@ fn golden_through_kombu_redis_list() {
     let stats = run_into_dataset(&mut src, &out);
     println!("{stats:?}");
     let got = std::fs::read(&out).unwrap();
-    println!("compared {} packets through a kombu Redis list: CSV {} bytes", records.len(), got.len());
+    println!(
+        "compared {} packets through a kombu Redis list: CSV {} bytes",
+        records.len(),
+        got.len()
+    );
     assert!(got == expected, "CSV differs from the golden file");
     let left: usize = redis::cmd("LLEN")
         .arg(format!("{queue}.trident.processing.c1"))
@@ -96,16 +114,27 @@ fn golden_through_rabbitmq_topic_exchange() {
     let stats = run_into_dataset(&mut src, &out);
     println!("{stats:?}");
     let got = std::fs::read(&out).unwrap();
-    println!("compared {} packets through RabbitMQ: CSV {} bytes", records.len(), got.len());
+    println!(
+        "compared {} packets through RabbitMQ: CSV {} bytes",
+        records.len(),
+        got.len()
+    );
     assert!(got == expected, "CSV differs from the golden file");
     drop(src);
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let c = lapin::Connection::connect(AMQP, lapin::ConnectionProperties::default())
             .await
             .unwrap();
         let ch = c.create_channel().await.unwrap();
-        let _ = ch.queue_delete(name.as_str().into(), Default::default()).await;
-        let _ = ch.exchange_delete(name.as_str().into(), Default::default()).await;
+        let _ = ch
+            .queue_delete(name.as_str().into(), Default::default())
+            .await;
+        let _ = ch
+            .exchange_delete(name.as_str().into(), Default::default())
+            .await;
     });
 }

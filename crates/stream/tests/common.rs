@@ -34,7 +34,9 @@ pub fn require_redis(url: &str) -> redis::Connection {
 /// Panics with a clear message when RabbitMQ does not answer.
 pub fn require_amqp() {
     if std::net::TcpStream::connect("127.0.0.1:5672").is_err() {
-        panic!("RabbitMQ on 127.0.0.1:5672 is required for this test (.ci/setup.d/25-rabbitmq.sh starts it)");
+        panic!(
+            "RabbitMQ on 127.0.0.1:5672 is required for this test (.ci/setup.d/25-rabbitmq.sh starts it)"
+        );
     }
 }
 

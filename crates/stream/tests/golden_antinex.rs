@@ -13,7 +13,11 @@ fn golden() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
         .join("antinex/golden-flatten-django-1100");
-    assert!(d.is_dir(), "golden AntiNex data not found at {}", d.display());
+    assert!(
+        d.is_dir(),
+        "golden AntiNex data not found at {}",
+        d.display()
+    );
     d
 }
 

@@ -25,14 +25,26 @@ fn publish(url: &str, key: &str, recs: Vec<trident_stream::Record>) -> u64 {
     p.finish().unwrap().records
 }
 
-fn consume_until_idle(url: &str, key: &str, name: &str, dir: &std::path::Path) -> trident_stream::ConsumeStats {
+fn consume_until_idle(
+    url: &str,
+    key: &str,
+    name: &str,
+    dir: &std::path::Path,
+) -> trident_stream::ConsumeStats {
     let mut src = StreamConsumer::open(url, key, "g", name, Duration::from_millis(500)).unwrap();
     let mut sink = SqliteSink::open(dir).unwrap();
     let opts = ConsumeOptions {
         idle_exit: Some(Duration::from_secs(2)),
         ..ConsumeOptions::default()
     };
-    consume(&mut src, Decoder::Native, &mut sink, opts, &AtomicBool::new(false)).unwrap()
+    consume(
+        &mut src,
+        Decoder::Native,
+        &mut sink,
+        opts,
+        &AtomicBool::new(false),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -57,7 +69,10 @@ fn two_publishers_two_consumers_exactly_once() {
         assert_eq!(pb.join().unwrap(), N as u64);
         let (s1, s2) = (c1.join().unwrap(), c2.join().unwrap());
         println!("consumer 1: {s1:?}\nconsumer 2: {s2:?}");
-        assert!(s1.records > 0 && s2.records > 0, "both consumers took a share");
+        assert!(
+            s1.records > 0 && s2.records > 0,
+            "both consumers took a share"
+        );
         assert_eq!(s1.new_records + s2.new_records, 2 * N as u64);
     });
     let sink = SqliteSink::open(&dir).unwrap();
@@ -125,7 +140,8 @@ fn a_dead_consumers_pending_entries_are_claimed() {
     let dir = tempdir("streamsclaim");
     publish(REDIS, &key, records("c", 5000));
     // "Dead" consumer: fetches and never acknowledges.
-    let mut dead = StreamConsumer::open(REDIS, &key, "g", "dead", Duration::from_millis(500)).unwrap();
+    let mut dead =
+        StreamConsumer::open(REDIS, &key, "g", "dead", Duration::from_millis(500)).unwrap();
     let got = dead.fetch(8, Duration::from_millis(100)).unwrap();
     assert!(!got.is_empty());
     drop(dead);
@@ -209,13 +225,21 @@ fn broker_restart_mid_stream_loses_and_doubles_nothing() {
             p.finish().unwrap()
         });
         let consumer = s.spawn(|| {
-            let mut src = StreamConsumer::open(&url, key, "g", "c1", Duration::from_secs(1)).unwrap();
+            let mut src =
+                StreamConsumer::open(&url, key, "g", "c1", Duration::from_secs(1)).unwrap();
             let mut sink = SqliteSink::open(&store).unwrap();
             let opts = ConsumeOptions {
                 idle_exit: Some(Duration::from_secs(4)),
                 ..ConsumeOptions::default()
             };
-            consume(&mut src, Decoder::Native, &mut sink, opts, &AtomicBool::new(false)).unwrap()
+            consume(
+                &mut src,
+                Decoder::Native,
+                &mut sink,
+                opts,
+                &AtomicBool::new(false),
+            )
+            .unwrap()
         });
         // Kill the broker mid-stream, then bring it back on the same port and data.
         std::thread::sleep(Duration::from_millis(150));
@@ -226,7 +250,10 @@ fn broker_restart_mid_stream_loses_and_doubles_nothing() {
         let ps = publisher.join().unwrap();
         let cs = consumer.join().unwrap();
         println!("publisher {ps:?}\nconsumer {cs:?}");
-        assert!(ps.retries > 0 || cs.reconnects > 0, "the restart was noticed");
+        assert!(
+            ps.retries > 0 || cs.reconnects > 0,
+            "the restart was noticed"
+        );
     });
     let n = SqliteSink::open(&store).unwrap().count(None).unwrap();
     println!("compared {n} records in the store with {N} published across a broker restart");

@@ -628,7 +628,8 @@ impl SqliteStore {
         })
     }
 
-    /// [`SqliteStore::traffic`] of the per-sensor histogram.
+    /// [`SqliteStore::traffic`] of the per-sensor histogram: per minute, or from the per-day
+    /// sums when the buckets are whole days.
     fn sensor_traffic(
         &self,
         sensor: Option<&str>,
@@ -636,16 +637,23 @@ impl SqliteStore {
         from_s: i64,
         to_s: i64,
     ) -> Result<Traffic, IndexError> {
-        let (lo, hi): (Option<i64>, Option<i64>) = self
-            .conn
-            .prepare_cached(
-                "SELECT MIN(minute), MAX(minute) FROM traffic
-                 WHERE minute >= ?2 AND minute < ?3 AND (?1 IS NULL OR sensor = ?1)",
-            )?
-            .query_row(params![sensor, from_s, to_s], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?;
-        let (Some(lo), Some(hi)) = (lo, hi) else {
+        // Two ordered look-ups (an index edge each), not one MIN/MAX scan.
+        let sensor_cond = if sensor.is_some() {
+            "sensor = ?1"
+        } else {
+            "?1 IS NULL"
+        };
+        let edge = |dir: &str| -> Result<Option<i64>, IndexError> {
+            Ok(self
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT minute FROM traffic WHERE {sensor_cond} AND minute >= ?2 AND minute < ?3
+                     ORDER BY minute {dir} LIMIT 1"
+                ))?
+                .query_row(params![sensor, from_s, to_s], |r| r.get(0))
+                .optional()?)
+        };
+        let (Some(lo), Some(hi)) = (edge("ASC")?, edge("DESC")?) else {
             return Ok(Traffic {
                 bucket_seconds: u32::try_from(asked).unwrap_or(BUCKET_SECONDS),
                 points: Vec::new(),
@@ -653,14 +661,43 @@ impl SqliteStore {
         };
         let width = fit_width(asked, lo, hi);
         let base = lo.div_euclid(width) * width;
+        let whole_days = width % SECS_PER_DAY == 0
+            && from_s.rem_euclid(SECS_PER_DAY) == 0
+            && (to_s == i64::MAX || to_s.rem_euclid(SECS_PER_DAY) == 0);
+        let sql = if whole_days {
+            // Day d (YYYYMMDD) starts at unixepoch(date) seconds.
+            format!(
+                "SELECT (unixepoch(printf('%04d-%02d-%02d', day / 10000, day / 100 % 100, day % 100))
+                         - ?4) / ?5 AS b, SUM(packets), SUM(bytes)
+                 FROM days WHERE {sensor_cond}
+                   AND (day >= ?6 AND day <= ?7)
+                 GROUP BY b ORDER BY b"
+            )
+        } else {
+            format!(
+                "SELECT (minute - ?4) / ?5 AS b, SUM(packets), SUM(bytes) FROM traffic
+                 WHERE {sensor_cond} AND minute >= ?2 AND minute < ?3
+                 GROUP BY b ORDER BY b"
+            )
+        };
+        let day_of = |secs: i64| {
+            let (y, m, d, ..) = Timestamp::from_secs_nanos(secs, 0).utc_civil();
+            y * 10_000 + i64::from(m * 100 + d)
+        };
+        let mut args: Vec<Sql> = vec![
+            sensor.map_or(Sql::Null, |s| Sql::Text(s.to_owned())),
+            Sql::Integer(from_s),
+            Sql::Integer(to_s),
+            Sql::Integer(base),
+            Sql::Integer(width),
+        ];
+        if whole_days {
+            args.extend([Sql::Integer(day_of(lo)), Sql::Integer(day_of(hi))]);
+        }
         let points = self
             .conn
-            .prepare_cached(
-                "SELECT (minute - ?4) / ?5, SUM(packets), SUM(bytes) FROM traffic
-                 WHERE minute >= ?2 AND minute < ?3 AND (?1 IS NULL OR sensor = ?1)
-                 GROUP BY 1 ORDER BY 1",
-            )?
-            .query_map(params![sensor, from_s, to_s, base, width], |r| {
+            .prepare_cached(&sql)?
+            .query_map(params_from_iter(args), |r| {
                 Ok(TrafficPoint {
                     ts: Timestamp::from_secs_nanos(base + r.get::<_, i64>(0)? * width, 0),
                     packets: to_u64(r.get(1)?),

@@ -2,14 +2,16 @@
 //! `series`, `isn`), answered by either store through the `Store` trait.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use trident_index::{Field, Period, TopQuery};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::annotate::annotate;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::params::{self, ALL_TIME};
 use crate::state::AppState;
 
@@ -170,8 +172,9 @@ fn period_out(p: Period) -> PeriodOut {
     ))]
 pub(crate) async fn top(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     q: Result<Query<TopParams>, QueryRejection>,
-) -> ApiResult<Json<TopOut>> {
+) -> ApiResult<Response> {
     let Query(p) = q?;
     let field = params::field("field", &p.field)?;
     let period = period_of(&p)?;
@@ -190,45 +193,54 @@ pub(crate) async fn top(
     let per_protocol = p.per_protocol.unwrap_or(false);
     let sensor = p.sensor.clone();
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let rows = state
-        .read(move |c| {
-            let q = TopQuery {
-                field,
-                sensor: sensor.as_deref(),
-                period,
-                limit,
-                skip: &skip,
+    let key = format!("top?{}", raw.unwrap_or_default());
+    let st = state.clone();
+    state
+        .cached(key, move || async move {
+            let rows = st
+                .read(move |c| {
+                    let q = TopQuery {
+                        field,
+                        sensor: sensor.as_deref(),
+                        period,
+                        limit,
+                        skip: &skip,
+                    };
+                    if per_protocol {
+                        Ok(c.store()
+                            .top_per_protocol(&q)?
+                            .into_iter()
+                            .map(|r| TopRowOut {
+                                annotation: annotate(field, &r.value).map(str::to_owned),
+                                value: r.value,
+                                count: r.count,
+                                protocol: Some(r.protocol),
+                            })
+                            .collect::<Vec<_>>())
+                    } else {
+                        Ok(c.store()
+                            .top(&q)?
+                            .into_iter()
+                            .map(|r| TopRowOut {
+                                annotation: annotate(field, &r.value).map(str::to_owned),
+                                value: r.value,
+                                count: r.count,
+                                protocol: None,
+                            })
+                            .collect())
+                    }
+                })
+                .await?;
+            let out = TopOut {
+                field: field.name().to_owned(),
+                period: period_out(period),
+                rows,
             };
-            if per_protocol {
-                Ok(c.store()
-                    .top_per_protocol(&q)?
-                    .into_iter()
-                    .map(|r| TopRowOut {
-                        annotation: annotate(field, &r.value).map(str::to_owned),
-                        value: r.value,
-                        count: r.count,
-                        protocol: Some(r.protocol),
-                    })
-                    .collect::<Vec<_>>())
-            } else {
-                Ok(c.store()
-                    .top(&q)?
-                    .into_iter()
-                    .map(|r| TopRowOut {
-                        annotation: annotate(field, &r.value).map(str::to_owned),
-                        value: r.value,
-                        count: r.count,
-                        protocol: None,
-                    })
-                    .collect())
-            }
+            serde_json::to_vec(&out)
+                .map(Bytes::from)
+                .map_err(ApiError::internal)
         })
-        .await?;
-    Ok(Json(TopOut {
-        field: field.name().to_owned(),
-        period: period_out(period),
-        rows,
-    }))
+        .await
 }
 
 /// Query of `GET /api/v1/series`. The period is `month`, else `year`, else the days from

@@ -2,8 +2,10 @@
 //! flows and predictions (`trident_index::records`).
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use trident_index::records::{
     FlowFilter, FlowRow, HostDetail, HostFilter, HostSort, HostSummary, MAX_PAGE, Page, Prediction,
@@ -220,8 +222,9 @@ fn offset(o: Option<u64>) -> ApiResult<u64> {
     ))]
 pub(crate) async fn hosts(
     State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
     q: Result<Query<HostsParams>, QueryRejection>,
-) -> ApiResult<Json<Page<HostSummary>>> {
+) -> ApiResult<Response> {
     let Query(p) = q?;
     let subnet = p
         .subnet
@@ -244,14 +247,22 @@ pub(crate) async fn hosts(
         limit: page_limit(p.limit)?,
     };
     let sdn_state = p.state;
-    let mut page = state.read(move |c| Ok(c.sqlite()?.hosts(&f)?)).await?;
-    if sdn_state.is_some() {
-        // The index keeps no SDN state: no host has one, so none matches.
-        page.items
-            .retain(|h| h.state.is_some() && h.state == sdn_state);
-        page.total = page.items.len() as u64;
-    }
-    Ok(Json(page))
+    let key = format!("hosts?{}", raw.unwrap_or_default());
+    let st = state.clone();
+    state
+        .cached(key, move || async move {
+            let mut page = st.read(move |c| Ok(c.sqlite()?.hosts(&f)?)).await?;
+            if sdn_state.is_some() {
+                // The index keeps no SDN state: no host has one, so none matches.
+                page.items
+                    .retain(|h| h.state.is_some() && h.state == sdn_state);
+                page.total = page.items.len() as u64;
+            }
+            serde_json::to_vec(&page)
+                .map(Bytes::from)
+                .map_err(ApiError::internal)
+        })
+        .await
 }
 
 /// A host key in a path.

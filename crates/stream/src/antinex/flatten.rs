@@ -24,27 +24,101 @@ const PREFIXES: [(&str, &str); 10] = [
 
 /// The ten placeholder id columns every AntiNex CSV has, always empty.
 pub const PLACEHOLDERS: [&str; 10] = [
-    "eth_id", "ip_id", "ipvsix_id", "icmp_id", "arp_id", "tcp_id", "udp_id", "dns_id", "raw_id",
+    "eth_id",
+    "ip_id",
+    "ipvsix_id",
+    "icmp_id",
+    "arp_id",
+    "tcp_id",
+    "udp_id",
+    "dns_id",
+    "raw_id",
     "pad_id",
 ];
 
 /// The processor columns of AntiNex's published datasets (its 84-column universe without
 /// `idx` and the builder's `label_name`, `label_value`, `src_file`), in ASCII order.
 pub const STABLE_COLUMNS: [&str; 80] = [
-    "arp_hwdst", "arp_hwlen", "arp_hwsrc", "arp_hwtype", "arp_id", "arp_op", "arp_pdst",
-    "arp_plen", "arp_psrc", "arp_ptype", "dns_default_aa", "dns_default_ad", "dns_default_an",
-    "dns_default_ancount", "dns_default_ar", "dns_default_arcount", "dns_default_cd",
-    "dns_default_id", "dns_default_length", "dns_default_ns", "dns_default_nscount",
-    "dns_default_opcode", "dns_default_qd", "dns_default_qdcount", "dns_default_qr",
-    "dns_default_ra", "dns_default_rcode", "dns_default_rd", "dns_default_tc", "dns_default_z",
-    "dns_id", "eth_dst", "eth_id", "eth_src", "eth_type", "icmp_addr_mask", "icmp_code",
-    "icmp_gw", "icmp_id", "icmp_ptr", "icmp_seq", "icmp_ts_ori", "icmp_ts_rx", "icmp_ts_tx",
-    "icmp_type", "icmp_unused", "ip_dst", "ip_id", "ip_ihl", "ip_len", "ip_src", "ip_tos",
-    "ip_version", "ipv6_dst", "ipv6_fl", "ipv6_hlim", "ipv6_nh", "ipv6_plen", "ipv6_src",
-    "ipv6_tc", "ipv6_version", "ipvsix_id", "pad_id", "pad_load", "raw_hex_field_load",
-    "raw_id", "raw_load", "tcp_dport", "tcp_fields_options.MSS", "tcp_fields_options.NOP",
-    "tcp_fields_options.SAckOK", "tcp_fields_options.Timestamp", "tcp_fields_options.WScale",
-    "tcp_id", "tcp_seq", "tcp_sport", "udp_dport", "udp_id", "udp_len", "udp_sport",
+    "arp_hwdst",
+    "arp_hwlen",
+    "arp_hwsrc",
+    "arp_hwtype",
+    "arp_id",
+    "arp_op",
+    "arp_pdst",
+    "arp_plen",
+    "arp_psrc",
+    "arp_ptype",
+    "dns_default_aa",
+    "dns_default_ad",
+    "dns_default_an",
+    "dns_default_ancount",
+    "dns_default_ar",
+    "dns_default_arcount",
+    "dns_default_cd",
+    "dns_default_id",
+    "dns_default_length",
+    "dns_default_ns",
+    "dns_default_nscount",
+    "dns_default_opcode",
+    "dns_default_qd",
+    "dns_default_qdcount",
+    "dns_default_qr",
+    "dns_default_ra",
+    "dns_default_rcode",
+    "dns_default_rd",
+    "dns_default_tc",
+    "dns_default_z",
+    "dns_id",
+    "eth_dst",
+    "eth_id",
+    "eth_src",
+    "eth_type",
+    "icmp_addr_mask",
+    "icmp_code",
+    "icmp_gw",
+    "icmp_id",
+    "icmp_ptr",
+    "icmp_seq",
+    "icmp_ts_ori",
+    "icmp_ts_rx",
+    "icmp_ts_tx",
+    "icmp_type",
+    "icmp_unused",
+    "ip_dst",
+    "ip_id",
+    "ip_ihl",
+    "ip_len",
+    "ip_src",
+    "ip_tos",
+    "ip_version",
+    "ipv6_dst",
+    "ipv6_fl",
+    "ipv6_hlim",
+    "ipv6_nh",
+    "ipv6_plen",
+    "ipv6_src",
+    "ipv6_tc",
+    "ipv6_version",
+    "ipvsix_id",
+    "pad_id",
+    "pad_load",
+    "raw_hex_field_load",
+    "raw_id",
+    "raw_load",
+    "tcp_dport",
+    "tcp_fields_options.MSS",
+    "tcp_fields_options.NOP",
+    "tcp_fields_options.SAckOK",
+    "tcp_fields_options.Timestamp",
+    "tcp_fields_options.WScale",
+    "tcp_id",
+    "tcp_seq",
+    "tcp_sport",
+    "udp_dport",
+    "udp_id",
+    "udp_len",
+    "udp_sport",
 ];
 
 /// Flattens an envelope's `data` (json_normalize per layer: nested objects become dotted
@@ -122,7 +196,11 @@ fn py_str(v: &Value, out: &mut String) {
     match v {
         Value::Null => {}
         Value::Bool(b) => out.push_str(if *b { "True" } else { "False" }),
-        Value::Number(n) => match n.as_i64().map(|i| i.to_string()).or_else(|| n.as_u64().map(|u| u.to_string())) {
+        Value::Number(n) => match n
+            .as_i64()
+            .map(|i| i.to_string())
+            .or_else(|| n.as_u64().map(|u| u.to_string()))
+        {
             Some(s) => out.push_str(&s),
             None => out.push_str(&py_float(n.as_f64().unwrap_or(f64::NAN))),
         },
@@ -291,8 +369,16 @@ mod tests {
 
     #[test]
     fn pandas_float_flip() {
-        let a = flatten_data(json!({"tcp": {"seq": 1, "fields_options": {"MSS": 1460}}}).as_object().unwrap());
-        let b = flatten_data(json!({"tcp": {"seq": 2, "fields_options": {}}, "x": {}}).as_object().unwrap());
+        let a = flatten_data(
+            json!({"tcp": {"seq": 1, "fields_options": {"MSS": 1460}}})
+                .as_object()
+                .unwrap(),
+        );
+        let b = flatten_data(
+            json!({"tcp": {"seq": 2, "fields_options": {}}, "x": {}})
+                .as_object()
+                .unwrap(),
+        );
         let csv = pandas_csv(&[a, b]);
         let lines: Vec<&str> = csv.lines().collect();
         assert!(lines[0].starts_with("idx,arp_id,"));

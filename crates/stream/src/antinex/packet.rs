@@ -69,7 +69,12 @@ fn hex(b: &[u8]) -> String {
 /// zero (the first is the ordinary field the special ones overwrite).
 fn last_nonzero(values: &[u64]) -> u64 {
     let first = values.first().copied().unwrap_or(0);
-    values.iter().rev().copied().find(|&v| v != 0).unwrap_or(first)
+    values
+        .iter()
+        .rev()
+        .copied()
+        .find(|&v| v != 0)
+        .unwrap_or(first)
 }
 
 /// A payload layer: `load` when the bytes are UTF-8 text, `hex_field_load` otherwise; both
@@ -320,10 +325,7 @@ fn tcp_options(mut b: &[u8]) -> Map<String, Value> {
                 m.insert("SAckOK".into(), json!(""));
             }
             (5, _) => {
-                let edges: Vec<u32> = body
-                    .chunks_exact(4)
-                    .filter_map(|c| u32_at(c, 0))
-                    .collect();
+                let edges: Vec<u32> = body.chunks_exact(4).filter_map(|c| u32_at(c, 0)).collect();
                 m.insert("SAck".into(), json!(edges));
             }
             (8, 8) => {
@@ -399,7 +401,8 @@ fn icmp(b: &[u8], bugs: bool, data: &mut Map<String, Value>) {
         (p, _) => p.map(u64::from),
     };
     let addr_mask = b.get(8..12).filter(|_| matches!(t, 17 | 18)).map(ipv4);
-    let unused = u32_at(b, 4).filter(|_| !matches!(t, 0 | 5 | 8 | 12 | 13 | 14 | 15 | 16 | 17 | 18));
+    let unused =
+        u32_at(b, 4).filter(|_| !matches!(t, 0 | 5 | 8 | 12 | 13 | 14 | 15 | 16 | 17 | 18));
     data.insert(
         "icmp".into(),
         json!({
@@ -437,7 +440,10 @@ fn dns(b: &[u8], bugs: bool, over_tcp: bool, data: &mut Map<String, Value>) -> b
         }
     } else {
         let (len, h) = if over_tcp {
-            (u16_at(b, 0).map(Value::from), b.get(2..).unwrap_or_default())
+            (
+                u16_at(b, 0).map(Value::from),
+                b.get(2..).unwrap_or_default(),
+            )
         } else {
             (None, b)
         };
@@ -466,11 +472,18 @@ fn dns(b: &[u8], bugs: bool, over_tcp: bool, data: &mut Map<String, Value>) -> b
         layer.insert("default_cd".into(), json!((flags >> 4) & 1));
         layer.insert("default_rcode".into(), json!(flags & 0xf));
     }
-    for (i, f) in ["qdcount", "ancount", "nscount", "arcount"].iter().enumerate() {
+    for (i, f) in ["qdcount", "ancount", "nscount", "arcount"]
+        .iter()
+        .enumerate()
+    {
         let v = if bugs {
             Value::Null
         } else {
-            let h = if over_tcp { b.get(2..).unwrap_or_default() } else { b };
+            let h = if over_tcp {
+                b.get(2..).unwrap_or_default()
+            } else {
+                b
+            };
             json!(u16_at(h, 4 + 2 * i))
         };
         layer.insert(format!("default_{f}"), v);

@@ -16,6 +16,7 @@ function tile(label, value, note) {
 }
 
 function rowLabel(r) {
+  if (r.value === '-1') return 'no port';
   return r.annotation && r.annotation !== r.value ? r.annotation : null;
 }
 
@@ -105,7 +106,11 @@ export async function overview(view, ctx) {
   const roles = settled(summary, (sm) => {
     const rows = (sm.roles || []).filter((r) => r.count > 0).sort((a, b) => b.count - a.count);
     if (!rows.length) return emptyState('No hosts classified yet', 'Open a host and press “Classify now”.');
-    return barList(rows.map((r) => ({ label: r.role, value: r.count, href: link('hosts', { role: r.role }) })), num, 'var(--c2)');
+    const classified = rows.reduce((a, r) => a + r.count, 0);
+    const rest = Math.max(0, (sm.hosts || 0) - classified);
+    return h('div', null,
+      barList(rows.map((r) => ({ label: r.role, value: r.count, href: link('hosts', { role: r.role }) })), num, 'var(--c2)'),
+      rest ? h('p', { class: 'more' }, `${num(rest)} of ${num(sm.hosts)} hosts have no prediction yet (too little traffic, or not classified).`) : null);
   });
 
   const traffic = trafficPanel((range) => get('traffic', range ? { sensor, from: range[0], to: range[1] } : q), emptyDay);

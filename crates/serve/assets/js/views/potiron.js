@@ -45,7 +45,8 @@ function monthSelect(ctx, current, onchange) {
   return sel;
 }
 
-const label = (r) => (r.annotation && r.annotation !== r.value ? `${r.value} (${r.annotation})` : r.value);
+const note = (r) => (r.value === '-1' ? 'no port' : r.annotation && r.annotation !== r.value ? r.annotation : null);
+const label = (r) => (note(r) ? `${r.value} (${note(r)})` : r.value);
 
 /** #/top?field=&day=|month=&limit= — top values as packed bubbles. */
 export async function top(view, ctx) {
@@ -86,7 +87,7 @@ export async function top(view, ctx) {
     body = h('div', { class: 'grid' },
       h('section', { class: 'card span-8' },
         h('div', { class: 'card-head' }, h('h2', null, `${field}: top ${rows.length}`), h('span', { class: 'hint' }, 'bubble area ∝ packets · click a bubble for its daily series')),
-        bubbleChart({ rows: rows.map((r) => ({ label: r.value, note: r.annotation && r.annotation !== r.value ? r.annotation : null, count: r.count, value: r.value })), onClick: open, unit: 'packets' })),
+        bubbleChart({ rows: rows.map((r) => ({ label: r.value, note: note(r), count: r.count, value: r.value })), onClick: open, unit: 'packets' })),
       h('section', { class: 'card span-4' },
         h('div', { class: 'card-head' }, h('h2', null, 'Values'), h('span', { class: 'hint' }, `${res.period ? `${res.period.from} – ${res.period.to}` : ''}`)),
         h('div', { class: 'table-wrap' }, h('table', null,
