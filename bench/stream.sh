@@ -7,7 +7,8 @@
 #   -n RECORDS  records per throughput run (default 1000000)
 #   -r RUNS     runs per broker; the report gives the median (default 3)
 #   -o OUT.md   where to write the report (default bench/out/stream.md)
-# env: REDIS_URL (default redis://127.0.0.1:6379/5), AMQP_URL (default
+# env: TRIDENT (a trident binary for the outage run; default: a release build),
+#      REDIS_URL (default redis://127.0.0.1:6379/5), AMQP_URL (default
 #      amqp://guest:guest@127.0.0.1:5672/%2f), CARGO_TARGET_DIR respected.
 #
 # What it measures (crates/stream/examples/throughput.rs, built in release):
@@ -41,9 +42,12 @@ TARGET=${CARGO_TARGET_DIR:-target}
 mkdir -p "$(dirname "$OUT")"
 
 cargo build --release -q -p trident-stream --example throughput
-cargo build --release -q -p trident-cli
 BIN=$TARGET/release/examples/throughput
-TRIDENT=$TARGET/release/trident
+# The outage run needs a trident binary; $TRIDENT, else a release build.
+if [ -z "${TRIDENT:-}" ]; then
+  cargo build --release -q -p trident-cli
+  TRIDENT=$TARGET/release/trident
+fi
 
 # median of the records_per_s field over RUNS runs; echoes the median run's whole line
 median_run() {
@@ -65,11 +69,11 @@ amqp_lat=$("$BIN" "$AMQP_URL" 500000 50000)
 
 # memory bounded under an outage: nothing listens on the port
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-PCAP=$(ls "${TRIDENT_SHARED:-../shared}"/bench/*.pcap bench/out/bench.pcap 2>/dev/null | head -1 || true)
+PCAP=$(ls bench/out/bench.pcap "${TRIDENT_SHARED:-../shared}"/corpus/pcapplusplus/tls2.pcap 2>/dev/null | head -1 || true)
 outage="not measured (no capture found)"
 if [ -n "$PCAP" ]; then
   ( /usr/bin/time -f '%M' -o "$STORE/rss" timeout -s INT 20 "$TRIDENT" decode -q --publish "redis://127.0.0.1:$PORT/0" "$PCAP" >/dev/null 2>"$STORE/err" || true )
-  outage="peak RSS $(cat "$STORE/rss" 2>/dev/null || echo '?') KB after 20 s of retries against an unreachable broker ($(grep -c unreachable "$STORE/err" || true) retry log lines); decoding blocked once the queue was full"
+  outage="peak RSS $(tail -1 "$STORE/rss" 2>/dev/null || echo "?") KB after 20 s of retries against an unreachable broker ($(grep -c unreachable "$STORE/err" || true) retry log lines); decoding blocked once the queue was full"
 fi
 
 row() { # name line
@@ -78,7 +82,7 @@ row() { # name line
 {
   echo "## Streaming through brokers"
   echo
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), shared with other jobs;"
+  echo "Measured $(date -u +%Y-%m-%d) at load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), shared with other jobs;"
   echo "$(redis-server --version | awk '{print $1, $2, $3}'), RabbitMQ $(rabbitmqctl version 2>/dev/null || echo '?')."
   echo "Records are ~330 B JSON packet records, 256 per broker message; one publisher thread, one consumer."
   echo "Throughput is the median of $RUNS runs: records consumed and acknowledged / wall time from the first publish to the last ack."

@@ -191,11 +191,11 @@ fn per_capture_labels_override_and_ip_labels_work() {
             "-Y",
             "eth.src==20:f8:5e:ca:91:52 && ip && !(ip.src==0.0.0.0)",
         ])
-        .args(["-T", "fields", "-e", "ip.src", "-c", "1"])
+        .args(["-T", "fields", "-e", "ip.src"])
         .output()
         .ok()
         .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|s| s.trim().to_owned())
+        .and_then(|s| s.lines().next().map(|l| l.trim().to_owned()))
         .filter(|s| !s.is_empty());
     let ip = ip.expect("tshark is needed for this test (apt install tshark)");
     let capture = c.join("Aria/Setup-A-2-STA.pcap");

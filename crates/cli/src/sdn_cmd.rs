@@ -361,7 +361,7 @@ fn show(a: &ShowArgs) -> Result<u8> {
         "ID", "MAC Address", "IPv4", "Switch", "Port", "State", "Ignored", "Role", "Conf", "OS"
     );
     for e in &eps {
-        let top = e.top_role();
+        let top = e.role_label();
         println!(
             "{:<12} {:<17} {:<15} {:<8} {:>4} {:<9} {:<8} {:<28} {:>6} {:<12} {}",
             &e.id[..e.id.len().min(12)],
@@ -373,8 +373,9 @@ fn show(a: &ShowArgs) -> Result<u8> {
             e.port,
             e.state.as_str(),
             if e.ignore { "True" } else { "False" },
-            top.map_or(NO_DATA, |r| r.role.as_str()),
-            top.map_or(String::new(), |r| format!("{:.3}", r.confidence)),
+            top.as_ref().map_or(NO_DATA, |r| r.0.as_str()),
+            top.as_ref()
+                .map_or(String::new(), |r| format!("{:.3}", r.1)),
             e.os.as_deref().unwrap_or(NO_DATA),
             e.vendor.as_deref().unwrap_or(NO_DATA)
         );

@@ -249,7 +249,7 @@ fn or_no_data(v: Option<&str>) -> String {
 /// The `/v1/network` node of an endpoint.
 #[must_use]
 pub fn node(e: &Endpoint) -> Node {
-    let top = e.top_role();
+    let top = e.role_label();
     Node {
         hash_id: e.id.clone(),
         mac: e.mac.clone(),
@@ -262,8 +262,8 @@ pub fn node(e: &Endpoint) -> Node {
         port: e.port.to_string(),
         state: e.state.as_str().to_string(),
         ignore: if e.ignore { "True" } else { "False" }.to_string(),
-        top_role: or_no_data(top.map(|r| r.role.as_str())),
-        top_confidence: top.map_or(0.0, |r| r.confidence),
+        top_role: or_no_data(top.as_ref().map(|r| r.0.as_str())),
+        top_confidence: top.map_or(0.0, |r| r.1),
         ipv4_os: or_no_data(e.os.as_deref()),
         ipv6_os: NO_DATA.to_string(),
         ipv4_rdns: NO_DATA.to_string(),
@@ -456,8 +456,8 @@ pub fn list_filter(e: &Endpoint, q: &ListQuery) -> bool {
     }
     if let Some(r) = &q.role {
         let have = e
-            .top_role()
-            .map_or("unknown".to_string(), |t| norm_role(&t.role));
+            .role_label()
+            .map_or("unknown".to_string(), |t| norm_role(&t.0));
         if have != norm_role(r) {
             return false;
         }

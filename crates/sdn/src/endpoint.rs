@@ -219,6 +219,19 @@ impl Endpoint {
         self.classification.as_ref().and_then(|c| c.roles.first())
     }
 
+    /// The role to report: the top role, or `Unknown` (with the top role's confidence) when
+    /// the classifier said the host is unlike its training data or too quiet.
+    #[must_use]
+    pub fn role_label(&self) -> Option<(String, f64)> {
+        let c = self.classification.as_ref()?;
+        let top = c.roles.first();
+        let conf = top.map_or(0.0, |r| r.confidence);
+        match (&c.unknown_reason, top) {
+            (None, Some(r)) => Some((r.role.clone(), conf)),
+            _ => Some(("Unknown".to_string(), conf)),
+        }
+    }
+
     /// Does `query` (an id, id prefix of 8+ digits, MAC or IP) name this endpoint?
     #[must_use]
     pub fn matches(&self, query: &str) -> bool {

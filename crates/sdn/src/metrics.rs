@@ -44,10 +44,7 @@ pub fn render(h: &EngineHandle) -> String {
     let mut active = 0u64;
     for e in &eps {
         *states.entry(e.state.as_str().to_string()).or_default() += 1;
-        let role = e
-            .top_role()
-            .map_or(NO_DATA, |r| r.role.as_str())
-            .to_string();
+        let role = e.role_label().map_or(NO_DATA.to_string(), |r| r.0);
         *roles.entry(role).or_default() += 1;
         *oses
             .entry(e.os.clone().unwrap_or_else(|| NO_DATA.into()))
@@ -146,7 +143,7 @@ pub fn render(h: &EngineHandle) -> String {
             if e.ignore { "True" } else { "False" },
             e.ipv4.map(|i| i.to_string()).unwrap_or_default(),
             e.ipv6.map(|i| i.to_string()).unwrap_or_default(),
-            esc(e.top_role().map_or(NO_DATA, |r| r.role.as_str())),
+            esc(&e.role_label().map_or(NO_DATA.to_string(), |r| r.0)),
             esc(e.os.as_deref().unwrap_or(NO_DATA)),
             esc(e.vendor.as_deref().unwrap_or(NO_DATA)),
             e.last_seen

@@ -169,6 +169,26 @@ fn faucet_rpc_mirror_round_trip_and_errors() {
         "missing mirror port, host port, DP: MissingPort naming DP and port; faucet.yaml untouched",
     );
 
+    // A change Faucet's own validator rejects (port 2 carries a VLAN, so it cannot be a
+    // mirror port): faucetconfrpc refuses it and writes nothing.
+    match rt.block_on(client.add_port_mirror(DP, 1, 2)) {
+        Err(MirrorError::Refused {
+            op,
+            port_no,
+            detail,
+            ..
+        }) => {
+            assert_eq!((op, port_no), ("AddPortMirror", 1));
+            assert!(detail.contains("Invalid config"), "{detail}");
+        }
+        other => panic!("expected Refused, got {other:?}"),
+    }
+    assert_eq!(std::fs::read_to_string(net.faucet_yaml()).unwrap(), before);
+    step(
+        start,
+        "AddPortMirror into a VLAN port: Refused with Faucet's validation error; faucet.yaml untouched",
+    );
+
     // A client certificate from another CA: the server refuses the handshake.
     let other = net.path("other-ca");
     let status = std::process::Command::new("bash")

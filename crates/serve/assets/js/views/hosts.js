@@ -91,7 +91,7 @@ export async function hosts(view, ctx) {
       return;
     }
     const head = h('tr', null, COLUMNS.map((c) => {
-      const th = h('th', { scope: 'col', class: `${c.num ? 'num ' : ''}${c.sort ? 'sortable' : ''}` }, c.label);
+      const th = h('th', { scope: 'col', class: `${c.num ? 'num ' : ''}${c.sort ? 'sortable' : ''}`, 'data-col': c.key }, c.label);
       if (c.sort) {
         th.tabIndex = 0;
         th.setAttribute('aria-sort', f.sort === c.sort ? (f.order === 'asc' ? 'ascending' : 'descending') : 'none');
@@ -119,6 +119,7 @@ export async function hosts(view, ctx) {
         h('td', { class: 'num' }, num(hs.packets)),
         h('td', { class: 'num' }, bytes(hs.bytes)),
         h('td', null, dateTime(hs.last_seen, { zone: false })));
+      [...tr.children].forEach((td, i) => { td.dataset.col = COLUMNS[i].key; });
       tr.addEventListener('click', (ev) => {
         if (ev.target.closest('a')) return;
         location.hash = href;

@@ -225,11 +225,22 @@ export async function isn(view, ctx) {
       legendBox, zoomBar, panels));
 }
 
+/** The selected day's month if it has several days of data, else the month with most. */
+function defaultMonth(ctx) {
+  const perMonth = new Map();
+  for (const d of ctx.state.days()) perMonth.set(monthOf(d), (perMonth.get(monthOf(d)) || 0) + 1);
+  const mine = monthOf(ctx.state.day);
+  if ((perMonth.get(mine) || 0) >= 2) return mine;
+  let best = mine;
+  for (const [m, n] of perMonth) if (n > (perMonth.get(best) || 0) || (n === (perMonth.get(best) || 0) && m > best)) best = m;
+  return best;
+}
+
 /** #/parallel?field=&month=&limit= — parallel coordinates of each day's top values. */
 export async function parallel(view, ctx) {
   const p = ctx.params;
   const field = p.get('field') || 'dport';
-  const month = p.get('month') || monthOf(ctx.state.day);
+  const month = p.get('month') || defaultMonth(ctx);
   const limit = p.get('limit') || '5';
   const fields = await fieldNames();
   const go = (over) => { location.hash = link('parallel', { field, month, limit, ...over }); };
