@@ -74,7 +74,9 @@ pub struct ClassifyArgs {
     /// word16 otherwise, as the model was trained).
     #[arg(long, value_enum)]
     ip_flags_encoding: Option<FlagsEncoding>,
-    /// A trident model file instead of the built-in networkML 0.6.19 model.
+    /// A trident model file instead of the built-in networkML 0.6.19 model. Models from
+    /// `trident train` carry a temperature (reported confidences are calibrated) and a
+    /// novelty threshold (hosts unlike every training host are Unknown, with the distance).
     #[arg(long, value_name = "FILE")]
     model: Option<PathBuf>,
     /// Classify only this MAC (repeatable; not with --compat).

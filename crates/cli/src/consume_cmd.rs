@@ -401,12 +401,30 @@ pub fn run(args: &ConsumeArgs) -> Result<u8> {
             Box::new(open_store(&dir)?)
         }
     };
-    let mut source = open_source(args, &name)?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     // Another command in this process may have installed it already; a second install
     // fails harmlessly.
     let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    // A bad URL is a usage error; an unreachable broker at start is retried like one lost
+    // later: backoff, a log line per attempt.
+    Endpoint::parse(&args.url, &name)?;
+    let mut wait = Duration::from_millis(100);
+    let mut source = loop {
+        match open_source(args, &name) {
+            Ok(s) => break s,
+            Err(e) if !stop.load(Ordering::Relaxed) => {
+                eprintln!(
+                    "trident: broker {} unreachable: {e:#}; retrying in {} ms",
+                    trident_stream::redact(&args.url),
+                    wait.as_millis()
+                );
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let options = ConsumeOptions {
         idle_exit,
         max_records: args.max_records,

@@ -41,6 +41,7 @@ optional header line).
 Examples:
   trident train captures/ -o my-model.json
   trident train --labels labels.csv captures/ -o my-model.json --cv-report cv.json
+  trident train --model mlp --labels labels.csv captures/ -o my-mlp.json
   trident classify --model my-model.json new.pcap")]
 pub struct TrainArgs {
     /// Capture files or directories (walked recursively).

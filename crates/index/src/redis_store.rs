@@ -505,13 +505,14 @@ impl RedisStore {
         let combined = self.combined;
         let layout = self.layout;
         let (format, ck, bpf, ck_set): (Option<String>, Option<String>, Vec<String>, Vec<String>) =
+            // One command at a time: a cluster connection takes no multi-key pipelines.
             self.retry(|con| {
-                let mut p = redis::pipe();
-                p.cmd("HGET").arg("PARAMETERS").arg("format");
-                p.cmd("HGET").arg("PARAMETERS").arg("ck");
-                p.cmd("SMEMBERS").arg("BPF");
-                p.cmd("SMEMBERS").arg("CK");
-                p.query(con)
+                Ok((
+                    redis::cmd("HGET").arg("PARAMETERS").arg("format").query(con)?,
+                    redis::cmd("HGET").arg("PARAMETERS").arg("ck").query(con)?,
+                    redis::cmd("SMEMBERS").arg("BPF").query(con)?,
+                    redis::cmd("SMEMBERS").arg("CK").query(con)?,
+                ))
             })?;
         match layout {
             RedisLayout::Current => {

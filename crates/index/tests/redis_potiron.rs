@@ -4,15 +4,14 @@
 //! `ck/redis_dump.tsv`, made with `-ck`), apart from the two `PARAMETERS` entries that
 //! describe potiron's own `-ej -o json/` command line.
 //!
-//! Needs a Redis server at 127.0.0.1:6379 (or `$TRIDENT_TEST_REDIS`); uses databases 7-13
-//! and flushes them before and after.
+//! Needs a Redis server at 127.0.0.1:6379 (or `$TRIDENT_TEST_REDIS`); uses databases 3-4 and
+//! 7-13 and flushes them before and after.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is a failed test
 
 mod common;
 
-use redis::Commands;
-use trident_index::{IngestOutcome, RedisStore, Store};
+use trident_index::{IngestOutcome, RedisLayout, RedisStore, Store};
 
 /// `PARAMETERS` fields that describe potiron's JSON output options (`-ej -o json/`), which
 /// trident's ingest does not have: potiron wrote `True` and `json/`, trident `False`, `None`.
@@ -27,11 +26,15 @@ fn escape(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// The database in the golden's dump format, sorted.
-fn dump(con: &mut redis::Connection) -> Vec<String> {
+/// The database in the golden's dump format, sorted; trident's own contribution records
+/// (`trident:contrib:<file>`, see the crate docs) left out.
+fn dump(con: &mut dyn redis::ConnectionLike) -> Vec<String> {
     let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(con).expect("KEYS");
     let mut out = Vec::new();
     for k in keys {
+        if k.starts_with("trident:contrib:") {
+            continue;
+        }
         let t: String = redis::cmd("TYPE").arg(&k).query(con).expect("TYPE");
         let ek = escape(&k);
         match t.as_str() {
@@ -49,21 +52,27 @@ fn dump(con: &mut redis::Connection) -> Vec<String> {
                 );
             }
             "set" => {
-                let m: Vec<String> = con.smembers(&k).expect("SMEMBERS");
+                let m: Vec<String> = redis::cmd("SMEMBERS").arg(&k).query(con).expect("SMEMBERS");
                 out.extend(
                     m.into_iter()
                         .map(|m| format!("set\t{ek}\t{}\t", escape(&m))),
                 );
             }
             "hash" => {
-                let m: Vec<(String, String)> = con.hgetall(&k).expect("HGETALL");
+                let m: Vec<(String, String)> =
+                    redis::cmd("HGETALL").arg(&k).query(con).expect("HGETALL");
                 out.extend(
                     m.into_iter()
                         .map(|(f, v)| format!("hash\t{ek}\t{}\t{}", escape(&f), escape(&v))),
                 );
             }
             "list" => {
-                let m: Vec<String> = con.lrange(&k, 0, -1).expect("LRANGE");
+                let m: Vec<String> = redis::cmd("LRANGE")
+                    .arg(&k)
+                    .arg(0)
+                    .arg(-1)
+                    .query(con)
+                    .expect("LRANGE");
                 out.extend(
                     m.into_iter()
                         .enumerate()
@@ -71,7 +80,7 @@ fn dump(con: &mut redis::Connection) -> Vec<String> {
                 );
             }
             "string" => {
-                let v: String = con.get(&k).expect("GET");
+                let v: String = redis::cmd("GET").arg(&k).query(con).expect("GET");
                 out.push(format!("string\t{ek}\t\t{}", escape(&v)));
             }
             other => panic!("unexpected type {other} for {k}"),
@@ -81,7 +90,7 @@ fn dump(con: &mut redis::Connection) -> Vec<String> {
     out
 }
 
-fn flush(con: &mut redis::Connection) {
+fn flush(con: &mut dyn redis::ConnectionLike) {
     let () = redis::cmd("FLUSHDB").query(con).expect("FLUSHDB");
 }
 
@@ -193,4 +202,52 @@ fn plain_and_combined_keys_are_not_mixed() {
         matches!(err, Err(trident_index::IndexError::Incompatible(_))),
         "{err:?}"
     );
+}
+
+/// potiron's legacy direct import (`potiron-json-tshark.py -dj`, golden `leg_dj`, and with
+/// `-ck`, `leg_dj_ck`): exactly its keys, members and scores, no documented difference.
+fn legacy_parity(db: u8, combined: bool) {
+    for name in common::GOLDEN {
+        let cap = common::golden_capture(name);
+        let mut store = RedisStore::open(&common::redis_url(db)).expect("redis reachable");
+        flush(store.connection());
+        let mut store = store
+            .with_layout(RedisLayout::Legacy)
+            .with_combined_keys(combined);
+        let (meta, agg) = common::read(&cap);
+        store.ingest(&meta, &agg, false).expect("ingest");
+        assert_eq!(
+            store.ingest(&meta, &agg, false).expect("ingest"),
+            IngestOutcome::Skipped
+        );
+        let got = dump(store.connection());
+        flush(store.connection());
+        let golden_path = common::shared()
+            .join("potiron/golden")
+            .join(name)
+            .join(if combined { "leg_dj_ck" } else { "leg_dj" })
+            .join("redis_dump.tsv");
+        let golden = std::fs::read_to_string(&golden_path).expect("golden dump");
+        let want: Vec<&str> = golden.lines().collect();
+        let got: Vec<&str> = got.iter().map(String::as_str).collect();
+        if got != want {
+            let missing: Vec<_> = want.iter().filter(|l| !got.contains(l)).take(10).collect();
+            let extra: Vec<_> = got.iter().filter(|l| !want.contains(l)).take(10).collect();
+            panic!(
+                "{name} legacy: {} lines from trident, {} in potiron's dump\nmissing (first 10): {missing:#?}\nextra (first 10): {extra:#?}",
+                got.len(),
+                want.len()
+            );
+        }
+    }
+}
+
+#[test]
+fn legacy_layout_matches_potiron_leg_dj_dumps() {
+    legacy_parity(3, false);
+}
+
+#[test]
+fn legacy_combined_keys_match_potiron_leg_dj_ck_dumps() {
+    legacy_parity(4, true);
 }

@@ -3,8 +3,8 @@
 //! that stays down (a clear error naming the URL), and `--force` (a file's earlier
 //! contribution removed before the new one is added).
 //!
-//! Uses private redis-servers on free loopback ports (see `redis_support`) and database 3 of
-//! the shared server at 127.0.0.1:6379 (or `$TRIDENT_TEST_REDIS`) for references.
+//! Uses private redis-servers on free loopback ports (see `redis_support`), killed and
+//! removed at the end.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a failed expectation is a failed test
 
@@ -16,26 +16,20 @@ use std::time::Duration;
 use redis_support::{RedisServer, tempdir, zsets};
 use trident_index::{IndexError, IngestOutcome, RedisStore, Store};
 
-fn flush(con: &mut dyn redis::ConnectionLike) {
-    let () = redis::cmd("FLUSHDB").query(con).expect("FLUSHDB");
-}
-
 /// The sorted sets that ingesting the three goldens into an empty database gives.
-fn reference(db: u8) -> Vec<String> {
-    let mut store = RedisStore::open(&common::redis_url(db)).expect("redis reachable");
-    flush(store.connection());
+fn reference() -> Vec<String> {
+    let server = RedisServer::start(&tempdir("reference"), &[]);
+    let mut store = RedisStore::open(&server.url()).expect("private server");
     for name in common::GOLDEN {
         let (meta, agg) = common::read(&common::golden_capture(name));
         store.ingest(&meta, &agg, false).expect("ingest");
     }
-    let z = zsets(store.connection());
-    flush(store.connection());
-    z
+    zsets(store.connection())
 }
 
 #[test]
 fn server_killed_and_restarted_mid_ingest_counts_each_file_once() {
-    let want = reference(3);
+    let want = reference();
     let files: Vec<_> = common::GOLDEN
         .iter()
         .map(|n| common::read(&common::golden_capture(n)))
@@ -124,12 +118,11 @@ fn force_replaces_a_files_contribution() {
     store.ingest(&renamed, &nintendo, true).unwrap();
     let got = zsets(store.connection());
 
-    let mut fresh = RedisStore::open(&common::redis_url(3)).expect("redis reachable");
-    flush(fresh.connection());
+    let other = RedisServer::start(&tempdir("force-ref"), &[]);
+    let mut fresh = RedisStore::open(&other.url()).expect("private server");
     fresh.ingest(&honeypot_meta, &honeypot, false).unwrap();
     fresh.ingest(&renamed, &nintendo, false).unwrap();
     let want = zsets(fresh.connection());
-    flush(fresh.connection());
     assert_eq!(got, want, "--force left counts of the earlier contribution");
-    drop(server.kill());
+    server.kill();
 }
