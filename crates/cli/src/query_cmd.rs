@@ -445,9 +445,7 @@ fn potiron_top_csv(
         Period::Day(d) => (day_text(d), true),
         Period::Month(m) => (format!("{:04}-{:02}", m / 100, m % 100), false),
         Period::Range(..) => {
-            eprintln!(
-                "trident: --format potiron-csv needs --day or --month (potiron's exporters)"
-            );
+            eprintln!("trident: --format potiron-csv needs --day or --month (potiron's exporters)");
             return Ok(EXIT_USAGE);
         }
     };
@@ -461,7 +459,10 @@ fn potiron_top_csv(
         .map(|r| (r.value, r.count))
         .collect();
     if args.per_protocol {
-        let all = store.top_per_protocol(&TopQuery { limit: 0, ..q.clone() })?;
+        let all = store.top_per_protocol(&TopQuery {
+            limit: 0,
+            ..q.clone()
+        })?;
         let mut protos: Vec<&str> = all.iter().map(|r| r.protocol.as_str()).collect();
         protos.sort_unstable();
         protos.dedup();
@@ -469,7 +470,11 @@ fn potiron_top_csv(
             let rows: Vec<(String, u64)> = all
                 .iter()
                 .filter(|r| r.protocol == p)
-                .take(if args.limit == 0 { usize::MAX } else { args.limit })
+                .take(if args.limit == 0 {
+                    usize::MAX
+                } else {
+                    args.limit
+                })
                 .map(|r| (r.value.clone(), r.count))
                 .collect();
             let path = args

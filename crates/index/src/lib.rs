@@ -191,7 +191,9 @@ pub trait Store {
         limit: usize,
         skip: &[String],
     ) -> Result<ParallelTable, IndexError> {
-        let days: Vec<Day> = (1..=days_in_month(month)).map(|d| month * 100 + d).collect();
+        let days: Vec<Day> = (1..=days_in_month(month))
+            .map(|d| month * 100 + d)
+            .collect();
         let mut per_day: Vec<HashMap<String, u64>> = Vec::with_capacity(days.len());
         let mut chosen: BTreeSet<String> = BTreeSet::new();
         for &d in &days {

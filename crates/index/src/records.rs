@@ -8,8 +8,8 @@
 //! histogram of packets and bytes, and a role prediction for each host (`trident classify`,
 //! trident's default mode). Every row carries the id of the file it came from and is written
 //! in the same SQLite transaction as the file's counts, so a file is in the store entirely or
-//! not at all, and [`SqliteStore::remove_file`] (or `ingest --force`) removes exactly that
-//! file's contribution.
+//! not at all, and [`SqliteStore::remove_file`](crate::SqliteStore::remove_file) (or
+//! `ingest --force`) removes exactly that file's contribution.
 //!
 //! Hosts are kept twice: one row per file and host (`host_files`, with the host's
 //! [`trident_host::HostRecord`] as that file saw it), and one merged row per host key
@@ -23,12 +23,13 @@
 //!
 //! # Threads
 //!
-//! A [`SqliteStore`] is one SQLite connection: `Send`, not `Sync`. The database is in WAL
-//! mode, so any number of readers run beside one writer without blocking. A server should
-//! keep one read-only store per worker thread ([`SqliteStore::open_read_only`], cheap to
-//! open, each with its own page cache and prepared statements) and one writable store for
-//! ingestion and [`SqliteStore::add_prediction`]; a reader sees each file appear at once,
-//! whole.
+//! A [`SqliteStore`](crate::SqliteStore) is one SQLite connection: `Send`, not `Sync`. The
+//! database is in WAL mode, so any number of readers run beside one writer without blocking.
+//! A server should keep one read-only store per worker thread
+//! ([`SqliteStore::open_read_only`](crate::SqliteStore::open_read_only), cheap to open, each
+//! with its own page cache and prepared statements) and one writable store for ingestion and
+//! [`SqliteStore::add_prediction`](crate::SqliteStore::add_prediction); a reader sees each
+//! file appear at once, whole.
 //!
 //! # Times
 //!

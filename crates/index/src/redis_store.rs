@@ -125,8 +125,11 @@ pub enum RedisLayout {
     Legacy,
 }
 
+/// One key's increments: (member, count).
+type Members = Vec<(String, u64)>;
+
 /// One file's sorted-set increments: key → (member, count).
-type Zsets = BTreeMap<String, Vec<(String, u64)>>;
+type Zsets = BTreeMap<String, Members>;
 
 enum Client {
     Single(redis::Client),
@@ -135,14 +138,14 @@ enum Client {
 
 enum Conn {
     Single(redis::Connection),
-    Cluster(redis::cluster::ClusterConnection),
+    Cluster(Box<redis::cluster::ClusterConnection>),
 }
 
 impl Client {
     fn connect(&self) -> RedisResult<Conn> {
         Ok(match self {
             Client::Single(c) => Conn::Single(c.get_connection()?),
-            Client::Cluster(c) => Conn::Cluster(c.get_connection()?),
+            Client::Cluster(c) => Conn::Cluster(Box::new(c.get_connection()?)),
         })
     }
 }
@@ -151,7 +154,7 @@ impl Conn {
     fn like(&mut self) -> &mut dyn ConnectionLike {
         match self {
             Conn::Single(c) => c,
-            Conn::Cluster(c) => c,
+            Conn::Cluster(c) => &mut **c,
         }
     }
 }
@@ -640,7 +643,11 @@ impl RedisStore {
         let (zsets, protocols) = self.zsets(meta, agg);
         let rows: usize = zsets.values().map(Vec::len).sum();
         let blob = encode_contrib(&zsets)?;
-        let old = if force { self.contrib(&meta.name)? } else { None };
+        let old = if force {
+            self.contrib(&meta.name)?
+        } else {
+            None
+        };
         let mut cards = self.cards(&zsets)?;
         if let Some(o) = &old {
             cards.extend(self.cards(o)?);
@@ -762,7 +769,8 @@ impl RedisStore {
             ));
         }
         let name = meta.name.clone();
-        let seen: bool = self.retry(|con| redis::cmd("SISMEMBER").arg("FILES").arg(&name).query(con))?;
+        let seen: bool =
+            self.retry(|con| redis::cmd("SISMEMBER").arg("FILES").arg(&name).query(con))?;
         if seen {
             if force {
                 return Err(IndexError::Unsupported(
@@ -776,7 +784,7 @@ impl RedisStore {
         let rows: usize = zsets.values().map(Vec::len).sum();
         let blob = encode_contrib(&zsets)?;
         // One script per hash-tag group (sensor and day).
-        let mut groups: BTreeMap<&str, Vec<(&String, &Vec<(String, u64)>)>> = BTreeMap::new();
+        let mut groups: BTreeMap<&str, Vec<(&String, &Members)>> = BTreeMap::new();
         for (k, m) in &zsets {
             let tag = k.find('}').map_or(k.as_str(), |i| &k[..=i]);
             groups.entry(tag).or_default().push((k, m));
@@ -814,7 +822,10 @@ impl RedisStore {
                 }
                 h.query::<()>(con)?;
             }
-            redis::cmd("SADD").arg("SENSORS").arg(&sensor).query::<()>(con)?;
+            redis::cmd("SADD")
+                .arg("SENSORS")
+                .arg(&sensor)
+                .query::<()>(con)?;
             if !days.is_empty() {
                 redis::cmd("SADD")
                     .arg(format!("{sensor}_DAYS"))
@@ -1007,10 +1018,7 @@ mod tests {
             "s:20200223:dport".to_owned(),
             vec![("443".to_owned(), 232), ("-1".to_owned(), 3)],
         );
-        z.insert(
-            "s:20200223:ipsrc".to_owned(),
-            vec![("a\tb".to_owned(), 1)],
-        );
+        z.insert("s:20200223:ipsrc".to_owned(), vec![("a\tb".to_owned(), 1)]);
         let blob = encode_contrib(&z).unwrap();
         assert_eq!(decode_contrib("x", &blob).unwrap(), z);
         assert!(decode_contrib("x", b"not gzip").is_err());

@@ -15,7 +15,14 @@ use trident_index::{Field, IngestOutcome, Period, RedisStore, Store, TopQuery};
 
 fn cluster_ok(port: u16) -> bool {
     Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "cluster", "info"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "cluster",
+            "info",
+        ])
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("cluster_state:ok"))
 }
@@ -49,7 +56,10 @@ fn cluster_of_three_masters_answers_like_one_server() {
     );
     let t = Instant::now();
     while !nodes.iter().all(|n| cluster_ok(n.port)) {
-        assert!(t.elapsed() < Duration::from_secs(30), "cluster never became ok");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "cluster never became ok"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 

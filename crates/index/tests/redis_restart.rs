@@ -85,7 +85,9 @@ fn server_down_is_a_clear_error_after_the_retry_budget() {
     server.kill();
     let (meta, agg) = common::read(&common::golden_capture("iphone"));
     let started = std::time::Instant::now();
-    let err = store.ingest(&meta, &agg, false).expect_err("server is down");
+    let err = store
+        .ingest(&meta, &agg, false)
+        .expect_err("server is down");
     assert!(started.elapsed() < Duration::from_secs(10));
     assert!(matches!(err, IndexError::Unreachable { .. }), "{err:?}");
     let text = err.to_string();

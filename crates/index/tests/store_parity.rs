@@ -13,9 +13,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use trident_index::{
-    Day, Field, Period, RedisLayout, RedisStore, SqliteStore, Store, TopQuery,
-};
+use trident_index::{Day, Field, Period, RedisLayout, RedisStore, SqliteStore, Store, TopQuery};
 
 fn flush(con: &mut dyn redis::ConnectionLike) {
     let () = redis::cmd("FLUSHDB").query(con).expect("FLUSHDB");

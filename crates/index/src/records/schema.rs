@@ -1,12 +1,14 @@
-//! The records' tables. The wide JSON of a flow lives in `flow_records` (same rowid as its
-//! `flows` row), and a host's merged record in `host_records`, so that filtering, counting
-//! and sorting read only narrow rows. `days` is `traffic` summed per UTC day (what
-//! summaries and sensor lists read). Every per-file table carries `file_id` (the `files` row), which is
-//! what removal and `--force` delete by; `hosts` is derived (merged per key from
-//! `host_files` and the latest `predictions` row) and recomputed for the keys a file touches.
-//! Times are nanoseconds since the epoch (`*_ns`), minutes are epoch seconds of the minute
-//! start, days `YYYYMMDD`; `host_ips.ip` is [`super::ip_key`] (family byte + 128-bit
-//! big-endian address) so a CIDR network is one `BETWEEN`.
+//! The records' tables.
+//!
+//! Every per-file table carries `file_id` (the `files` row), which is what removal and
+//! `--force` delete by. The wide JSON of a flow lives in `flow_records` (same rowid as its
+//! `flows` row) and a host's merged record in `host_records`, so that filtering, counting and
+//! sorting read only narrow rows. `hosts` is derived (merged per key from `host_files` and
+//! the latest `predictions` row) and recomputed for the keys a file touches; `days` is
+//! `traffic` summed per UTC day (what summaries and sensor lists read). Times are
+//! nanoseconds since the epoch (`*_ns`), minutes are epoch seconds of the minute start, days
+//! `YYYYMMDD`; `host_ips.ip` is [`super::ip_key`] (family byte + 128-bit big-endian address)
+//! so a CIDR network is one `BETWEEN`.
 
 /// Created with the counts' tables when a store is opened.
 pub(crate) const RECORDS_SCHEMA: &str = "
