@@ -70,9 +70,14 @@ struct RunArgs {
     /// faucet.yaml to edit (selects the faucet.yaml mirror back-end).
     #[arg(long)]
     faucet_config: Option<PathBuf>,
-    /// Serve only the SDN routes, not `trident serve`'s API and dashboard.
+    /// Serve only the SDN routes, not `trident serve`'s API and dashboard (loopback only:
+    /// these routes are then served without the token check).
     #[arg(long)]
     sdn_only: bool,
+    /// Token for every route but /metrics and /api/v1/health (default `$TRIDENT_TOKEN`;
+    /// generated and printed when listening on a non-loopback address without one).
+    #[arg(long, value_name = "TOKEN")]
+    token: Option<String>,
 }
 
 #[derive(Args)]
@@ -176,6 +181,30 @@ fn run_engine(a: &RunArgs) -> Result<u8> {
         .listen
         .parse()
         .with_context(|| format!("listen address {:?}", cfg.listen))?;
+    let token = a
+        .token
+        .clone()
+        .or_else(|| std::env::var("TRIDENT_TOKEN").ok())
+        .filter(|t| !t.is_empty());
+    let token = match token {
+        Some(t) => Some(t),
+        None if listen.ip().is_loopback() => None,
+        None if a.sdn_only => {
+            eprintln!(
+                "trident sdn run: --sdn-only serves without a token, so it listens on loopback only"
+            );
+            return Ok(EXIT_USAGE);
+        }
+        None => {
+            let t = trident_serve::generate_token().context("generating a token")?;
+            eprintln!("trident sdn: token {t} (send `Authorization: Bearer {t}`; set TRIDENT_TOKEN for `trident sdn show`)");
+            Some(t)
+        }
+    };
+    if a.sdn_only && !listen.ip().is_loopback() {
+        eprintln!("trident sdn run: --sdn-only serves without a token, so it listens on loopback only");
+        return Ok(EXIT_USAGE);
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -204,18 +233,19 @@ fn run_engine(a: &RunArgs) -> Result<u8> {
         let data_dir = cfg.data_dir.clone();
         let engine = Engine::open(cfg, mirror)?;
         let handle = engine.handle();
-        let mut app = trident_sdn::api::router(handle);
-        if !a.sdn_only {
+        let sdn_routes = trident_sdn::api::router(handle);
+        let app = if a.sdn_only {
+            sdn_routes
+        } else {
             let opts = trident_serve::ServeOptions {
                 source: trident_serve::DataSource::Dir(data_dir),
-                token: None,
+                token: token.clone(),
                 max_upload_bytes: trident_serve::DEFAULT_MAX_UPLOAD_MB.saturating_mul(1 << 20),
             };
-            match trident_serve::AppState::new(opts) {
-                Ok(state) => app = app.merge(trident_serve::app(state)),
-                Err(e) => eprintln!("trident sdn run: not serving the index API: {e}"),
-            }
-        }
+            let state = trident_serve::AppState::new(opts)
+                .map_err(|e| anyhow::anyhow!("opening the data directory: {e}"))?;
+            trident_serve::app_with(state, Some(sdn_routes))
+        };
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("listening on {listen}"))?;
@@ -243,6 +273,14 @@ fn run_engine(a: &RunArgs) -> Result<u8> {
     Ok(EXIT_OK)
 }
 
+/// `Authorization` for the control routes: `Bearer $TRIDENT_TOKEN` (empty when unset; a
+/// loopback instance needs none).
+fn bearer() -> String {
+    std::env::var("TRIDENT_TOKEN")
+        .map(|t| format!("Bearer {t}"))
+        .unwrap_or_default()
+}
+
 fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -254,6 +292,7 @@ fn agent() -> ureq::Agent {
 fn get_json(url: &str) -> Result<(u16, serde_json::Value)> {
     let mut resp = agent()
         .get(url)
+        .header("Authorization", bearer())
         .call()
         .with_context(|| format!("GET {url} (is `trident sdn run` running?)"))?;
     let status = resp.status().as_u16();
@@ -395,6 +434,7 @@ fn post(api: &str, device: &str, action: &str, to: Option<&str>) -> Result<u8> {
     };
     let mut resp = agent()
         .post(&url)
+        .header("Authorization", bearer())
         .send_json(&body)
         .with_context(|| format!("POST {url} (is `trident sdn run` running?)"))?;
     let status = resp.status().as_u16();
@@ -416,6 +456,7 @@ fn delete(api: &str, device: &str) -> Result<u8> {
     );
     let mut resp = agent()
         .delete(&url)
+        .header("Authorization", bearer())
         .call()
         .with_context(|| format!("DELETE {url} (is `trident sdn run` running?)"))?;
     let status = resp.status().as_u16();

@@ -568,3 +568,93 @@ async fn change(
         ids: h.change(&id, t).await?,
     }))
 }
+
+/// Poseidon's read API (`/v1`, `/v1/info`, `/v1/network`, `/v1/network/{ip}`,
+/// `/v1/network_full`) without a running engine, for `trident serve`: endpoints come from
+/// `<data_dir>/sdn.sqlite` as the last `trident sdn run` left them, and when there are none,
+/// from the hosts of the embedded store ([`store_nodes`]). Read on every request, so a
+/// `trident sdn run` beside the server shows up without a restart.
+pub fn poseidon_router(data_dir: std::path::PathBuf) -> Router {
+    Router::new()
+        .route("/v1", get(v1))
+        .route("/v1/", get(v1))
+        .route("/v1/info", get(info))
+        .route("/v1/network", get(stored_network))
+        .route("/v1/network/{ip}", get(stored_network_ip))
+        .route("/v1/network_full", get(stored_network_full))
+        .with_state(std::sync::Arc::new(data_dir))
+}
+
+type DataDir = std::sync::Arc<std::path::PathBuf>;
+
+/// Endpoints persisted by an engine, or none when no `sdn.sqlite` exists (never created
+/// here: a read must not leave files behind).
+fn stored_endpoints(dir: &std::path::Path) -> Vec<Endpoint> {
+    if !dir.join(crate::store::FILE_NAME).exists() {
+        return Vec::new();
+    }
+    crate::store::Store::open(dir)
+        .and_then(|s| s.load())
+        .unwrap_or_default()
+}
+
+/// The `/v1/network` nodes from the data directory: SDN endpoints, else hosts.
+async fn stored_nodes(dir: DataDir) -> Vec<Node> {
+    tokio::task::spawn_blocking(move || {
+        let eps = stored_endpoints(&dir);
+        if eps.is_empty() {
+            store_nodes(&dir)
+        } else {
+            eps.iter().map(node).collect()
+        }
+    })
+    .await
+    .unwrap_or_default()
+}
+
+/// True when `query` (an IPv4/IPv6 address, a MAC or an id) names the node.
+fn node_matches(n: &Node, query: &str) -> bool {
+    let q = query.trim().to_ascii_lowercase();
+    let same_ip = |a: &str| {
+        !a.is_empty()
+            && match (a.parse::<std::net::IpAddr>(), q.parse::<std::net::IpAddr>()) {
+                (Ok(x), Ok(y)) => x == y,
+                _ => false,
+            }
+    };
+    n.hash_id == q
+        || (!n.mac.is_empty() && n.mac.to_ascii_lowercase() == q)
+        || same_ip(&n.ipv4_address)
+        || same_ip(&n.ipv6_address)
+}
+
+async fn stored_network(State(dir): State<DataDir>) -> axum::Json<Network> {
+    axum::Json(Network {
+        dataset: stored_nodes(dir).await,
+        configuration: Configuration { fields: fields() },
+    })
+}
+
+async fn stored_network_ip(
+    State(dir): State<DataDir>,
+    Path(ip): Path<String>,
+) -> axum::Json<Network> {
+    let dataset = stored_nodes(dir)
+        .await
+        .into_iter()
+        .filter(|n| node_matches(n, &ip))
+        .collect();
+    axum::Json(Network {
+        dataset,
+        configuration: Configuration { fields: fields() },
+    })
+}
+
+async fn stored_network_full(State(dir): State<DataDir>) -> axum::Json<NetworkFull> {
+    let dataset = tokio::task::spawn_blocking(move || {
+        stored_endpoints(&dir).iter().map(full_node).collect()
+    })
+    .await
+    .unwrap_or_default();
+    axum::Json(NetworkFull { dataset })
+}

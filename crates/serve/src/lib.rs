@@ -201,22 +201,35 @@ pub fn documented_routes() -> Vec<(String, String)> {
 
 /// The whole application: API, OpenAPI document, metrics, Poseidon's routes and the
 /// dashboard, behind the token check, request metrics, tracing and the body limit. Starts
-/// the ingest worker on first call (needs a tokio runtime).
+/// the ingest worker on first call (needs a tokio runtime). Poseidon's `/v1/*` routes are
+/// read from the data directory (`trident sdn run`'s endpoints, else the store's hosts).
 pub fn app(state: AppState) -> Router {
+    app_with(state, None)
+}
+
+/// [`app`] with `extra` routes merged in behind the same token check and metrics (used by
+/// `trident sdn run`, whose engine serves `/v1/*` and `/api/v1/sdn/*` live; the read-only
+/// Poseidon routes are then left out).
+pub fn app_with(state: AppState, extra: Option<Router>) -> Router {
     if let Some(rx) = state.inner.uploads.take_queue() {
         tokio::spawn(ingest::worker(state.clone(), rx));
     }
     let (api, _) = api_routes().split_for_parts();
     let limit = usize::try_from(state.inner.opts.max_upload_bytes).unwrap_or(usize::MAX);
-    let router: Router<AppState> = Router::new()
+    let mut router: Router = Router::<AppState>::new()
         .merge(api)
-        // ---- Poseidon compatibility (/v1/*) -------------------------------------------
-        // The sdn helper's crate provides these routes; merge them here, e.g.
-        //     .merge(trident_sdn::api::router(...))
-        // Do not implement /v1/* in this crate.
-        // ---------------------------------------------------------------------------------
         .merge(assets::router())
-        .fallback(not_found);
+        .fallback(not_found)
+        .with_state(state.clone());
+    // Poseidon compatibility (/v1/*) comes from the sdn stage.
+    match extra {
+        Some(extra) => router = router.merge(extra),
+        None => {
+            if let Some(dir) = state.data_dir() {
+                router = router.merge(trident_sdn::api::poseidon_router(dir.to_owned()));
+            }
+        }
+    }
     router
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -229,7 +242,6 @@ pub fn app(state: AppState) -> Router {
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(axum::middleware::map_response(json_413))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
 }
 
 /// Runs the application on `listener` until SIGINT or SIGTERM; requests in flight finish.

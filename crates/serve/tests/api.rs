@@ -570,3 +570,68 @@ async fn a_redis_store_answers_counts_and_refuses_records() {
     .await
     .error(501, "not_implemented");
 }
+
+#[tokio::test]
+async fn poseidon_network_lists_the_stores_hosts_and_applies_the_ip_filter() {
+    let dir = filled_dir("poseidon");
+    let app = app_with(options(&dir));
+    let routes = get(&app, "/v1").await;
+    assert_eq!(routes.status, StatusCode::OK);
+    let raw = get(&app, "/v1/network").await;
+    assert_eq!(raw.status, StatusCode::OK);
+    let all = raw.json();
+    let nodes = all["dataset"].as_array().unwrap();
+    assert!(nodes.len() > 5, "{} nodes", nodes.len());
+    // Poseidon's keys, in Poseidon's order (reference 4.1), as they appear in the body.
+    let expected = [
+        "hash_id",
+        "mac",
+        "ipv4_address",
+        "ipv6_address",
+        "ipv4_subnet",
+        "ipv6_subnet",
+        "tenant",
+        "segment",
+        "port",
+        "state",
+        "ignore",
+        "top_role",
+        "top_confidence",
+        "ipv4_os",
+        "ipv6_os",
+        "ipv4_rdns",
+        "ipv6_rdns",
+        "ether_vendor",
+        "controller_type",
+        "acls",
+    ];
+    let mut keys: Vec<&str> = nodes[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    let mut sorted = expected.to_vec();
+    sorted.sort_unstable();
+    assert_eq!(keys, sorted);
+    let text = String::from_utf8_lossy(&raw.body);
+    let first = &text[..text.find('}').unwrap()];
+    let at: Vec<usize> = expected
+        .iter()
+        .map(|k| first.find(&format!("\"{k}\"")).unwrap())
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "key order {first}");
+    assert!(!all["configuration"]["fields"].as_array().unwrap().is_empty());
+    let with_v4 = nodes
+        .iter()
+        .find(|n| !n["ipv4_address"].as_str().unwrap().is_empty())
+        .expect("a host with an IPv4 address");
+    let ip = with_v4["ipv4_address"].as_str().unwrap();
+    let one = get_ok(&app, &format!("/v1/network/{ip}")).await;
+    let picked = one["dataset"].as_array().unwrap();
+    assert!(!picked.is_empty() && picked.len() < nodes.len());
+    assert!(picked.iter().all(|n| n["ipv4_address"] == ip));
+    let none = get_ok(&app, "/v1/network/192.0.2.254").await;
+    assert!(none["dataset"].as_array().unwrap().is_empty());
+}
