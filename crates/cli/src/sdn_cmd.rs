@@ -181,6 +181,12 @@ fn run_engine(a: &RunArgs) -> Result<u8> {
         .listen
         .parse()
         .with_context(|| format!("listen address {:?}", cfg.listen))?;
+    if a.sdn_only && !listen.ip().is_loopback() {
+        eprintln!(
+            "trident sdn run: --sdn-only serves without a token, so it listens on loopback only"
+        );
+        return Ok(EXIT_USAGE);
+    }
     let token = a
         .token
         .clone()
@@ -189,22 +195,14 @@ fn run_engine(a: &RunArgs) -> Result<u8> {
     let token = match token {
         Some(t) => Some(t),
         None if listen.ip().is_loopback() => None,
-        None if a.sdn_only => {
-            eprintln!(
-                "trident sdn run: --sdn-only serves without a token, so it listens on loopback only"
-            );
-            return Ok(EXIT_USAGE);
-        }
         None => {
             let t = trident_serve::generate_token().context("generating a token")?;
-            eprintln!("trident sdn: token {t} (send `Authorization: Bearer {t}`; set TRIDENT_TOKEN for `trident sdn show`)");
+            eprintln!(
+                "trident sdn: token {t} (send `Authorization: Bearer {t}`; set TRIDENT_TOKEN for `trident sdn show`)"
+            );
             Some(t)
         }
     };
-    if a.sdn_only && !listen.ip().is_loopback() {
-        eprintln!("trident sdn run: --sdn-only serves without a token, so it listens on loopback only");
-        return Ok(EXIT_USAGE);
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -98,6 +98,7 @@ fn cli_view(path: &Path) -> (Vec<FlowRecord>, Vec<HostRecord>) {
     while let Ok(Some(frame)) = reader.next_frame() {
         let p = decode(frame.link_type, frame.data);
         table.process(frame.ts, frame.origlen, &p, &mut ended);
+        inv.add_packet(frame.ts, &p);
         for f in ended.drain(..) {
             inv.add(&f);
             flows.push(f);

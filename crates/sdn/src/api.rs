@@ -651,10 +651,9 @@ async fn stored_network_ip(
 }
 
 async fn stored_network_full(State(dir): State<DataDir>) -> axum::Json<NetworkFull> {
-    let dataset = tokio::task::spawn_blocking(move || {
-        stored_endpoints(&dir).iter().map(full_node).collect()
-    })
-    .await
-    .unwrap_or_default();
+    let dataset =
+        tokio::task::spawn_blocking(move || stored_endpoints(&dir).iter().map(full_node).collect())
+            .await
+            .unwrap_or_default();
     axum::Json(NetworkFull { dataset })
 }

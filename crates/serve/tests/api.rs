@@ -622,7 +622,12 @@ async fn poseidon_network_lists_the_stores_hosts_and_applies_the_ip_filter() {
         .map(|k| first.find(&format!("\"{k}\"")).unwrap())
         .collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "key order {first}");
-    assert!(!all["configuration"]["fields"].as_array().unwrap().is_empty());
+    assert!(
+        !all["configuration"]["fields"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let with_v4 = nodes
         .iter()
         .find(|n| !n["ipv4_address"].as_str().unwrap().is_empty())

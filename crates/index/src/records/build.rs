@@ -241,8 +241,12 @@ impl RecordsBuilder {
         m.last = m.last.max(frame.ts);
         if let Some(table) = &mut self.table {
             table.process(frame.ts, frame.origlen, packet, &mut self.ended);
-            self.drain();
         }
+        // ARP claims and DHCPv6 reach the inventory per packet, as in `trident hosts`.
+        if let Some(inv) = &mut self.inventory {
+            inv.add_packet(frame.ts, packet);
+        }
+        self.drain();
         if let Some(ex) = &mut self.extractor {
             let f = ex.extract(
                 frame.number,
