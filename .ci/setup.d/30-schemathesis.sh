@@ -10,5 +10,5 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
-"$VENV/bin/pip" install --quiet --disable-pip-version-check 'schemathesis>=4,<5'
+"$VENV/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
 "$VENV/bin/schemathesis" --version
