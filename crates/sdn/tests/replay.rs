@@ -170,9 +170,10 @@ async fn replay_through_socket_mirror_api_restart() {
     assert_eq!(e.ipv4.unwrap().to_string(), "10.0.0.2");
     assert!(e.active, "re-learned after the port came back");
     // Re-learned at the last line, so it is active again and gets scheduled.
+    // The state changes before the unmirror reaches faucet.yaml: wait for both.
     wait_for("a mirror and its removal", 15, || {
         let e = &h.endpoints()[0];
-        e.captures >= 1 && e.state != State::Operating
+        e.captures >= 1 && e.state != State::Operating && mirror_list(&yaml_path).is_empty()
     })
     .await;
     assert_eq!(mirror_list(&yaml_path), Vec::<u32>::new());
