@@ -383,22 +383,41 @@ pub fn store_nodes(data_dir: &std::path::Path) -> Vec<Node> {
 }
 
 async fn network(State(h): State<EngineHandle>) -> axum::Json<Network> {
-    let mut dataset: Vec<Node> = h.endpoints().iter().map(node).collect();
-    if dataset.is_empty() {
-        let dir = h.config().data_dir.clone();
-        dataset = tokio::task::spawn_blocking(move || store_nodes(&dir))
-            .await
-            .unwrap_or_default();
-    }
-    axum::Json(Network {
-        dataset,
-        configuration: Configuration { fields: fields() },
-    })
+    let dir = h.config().data_dir.clone();
+    network_of(h.endpoints(), dir, None).await
 }
 
 async fn network_ip(State(h): State<EngineHandle>, Path(ip): Path<String>) -> axum::Json<Network> {
+    let dir = h.config().data_dir.clone();
+    network_of(h.endpoints(), dir, Some(ip)).await
+}
+
+/// `/v1/network`'s answer: the SDN endpoints matching `query` (all when `None`) or, when
+/// there are no endpoints at all, the store's hosts matching it ([`store_nodes`]).
+async fn network_of(
+    endpoints: Vec<Endpoint>,
+    data_dir: std::path::PathBuf,
+    query: Option<String>,
+) -> axum::Json<Network> {
+    let dataset = if endpoints.is_empty() {
+        tokio::task::spawn_blocking(move || {
+            let mut nodes = store_nodes(&data_dir);
+            if let Some(q) = &query {
+                nodes.retain(|n| node_matches(n, q));
+            }
+            nodes
+        })
+        .await
+        .unwrap_or_default()
+    } else {
+        endpoints
+            .iter()
+            .filter(|e| query.as_deref().is_none_or(|q| e.matches(q)))
+            .map(node)
+            .collect()
+    };
     axum::Json(Network {
-        dataset: h.find(&ip).iter().map(node).collect(),
+        dataset,
         configuration: Configuration { fields: fields() },
     })
 }
@@ -598,21 +617,8 @@ fn stored_endpoints(dir: &std::path::Path) -> Vec<Endpoint> {
         .unwrap_or_default()
 }
 
-/// The `/v1/network` nodes from the data directory: SDN endpoints, else hosts.
-async fn stored_nodes(dir: DataDir) -> Vec<Node> {
-    tokio::task::spawn_blocking(move || {
-        let eps = stored_endpoints(&dir);
-        if eps.is_empty() {
-            store_nodes(&dir)
-        } else {
-            eps.iter().map(node).collect()
-        }
-    })
-    .await
-    .unwrap_or_default()
-}
-
-/// True when `query` (an IPv4/IPv6 address, a MAC or an id) names the node.
+/// True when `query` (an IPv4/IPv6 address, a MAC or an id) names a node built from a
+/// host; endpoints are matched by [`Endpoint::matches`].
 fn node_matches(n: &Node, query: &str) -> bool {
     let q = query.trim().to_ascii_lowercase();
     let same_ip = |a: &str| {
@@ -629,25 +635,22 @@ fn node_matches(n: &Node, query: &str) -> bool {
 }
 
 async fn stored_network(State(dir): State<DataDir>) -> axum::Json<Network> {
-    axum::Json(Network {
-        dataset: stored_nodes(dir).await,
-        configuration: Configuration { fields: fields() },
-    })
+    stored_network_of(dir, None).await
 }
 
 async fn stored_network_ip(
     State(dir): State<DataDir>,
     Path(ip): Path<String>,
 ) -> axum::Json<Network> {
-    let dataset = stored_nodes(dir)
+    stored_network_of(dir, Some(ip)).await
+}
+
+async fn stored_network_of(dir: DataDir, query: Option<String>) -> axum::Json<Network> {
+    let d = dir.clone();
+    let endpoints = tokio::task::spawn_blocking(move || stored_endpoints(&d))
         .await
-        .into_iter()
-        .filter(|n| node_matches(n, &ip))
-        .collect();
-    axum::Json(Network {
-        dataset,
-        configuration: Configuration { fields: fields() },
-    })
+        .unwrap_or_default();
+    network_of(endpoints, dir.as_ref().clone(), query).await
 }
 
 async fn stored_network_full(State(dir): State<DataDir>) -> axum::Json<NetworkFull> {
