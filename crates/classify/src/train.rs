@@ -355,6 +355,7 @@ pub fn collect_samples(
     let options = NetworkMlOptions {
         ip_flags: IpFlagsEncoding::Word16,
         strict: false,
+        ipv6_ports: true,
     };
     for input in inputs {
         let Input::File(path) = &input else {

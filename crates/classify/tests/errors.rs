@@ -145,6 +145,7 @@ fn strict() -> NetworkMlOptions {
     NetworkMlOptions {
         ip_flags: IpFlagsEncoding::Tshark4,
         strict: true,
+        ipv6_ports: false,
     }
 }
 

@@ -26,7 +26,7 @@ fn featurizer_and_model_reproduce_goldens_from_networkml_packet_csvs() {
         let rows: Vec<PacketRow> = packets
             .iter()
             .map(|r| {
-                PacketRow::from_fields(&common::fields_from_csv(r), IpFlagsEncoding::Tshark4)
+                PacketRow::from_fields(&common::fields_from_csv(r), IpFlagsEncoding::Tshark4, false)
                     .unwrap()
             })
             .collect();

@@ -78,6 +78,7 @@ fn verdict(
         NetworkMlOptions {
             ip_flags: IpFlagsEncoding::Word16,
             strict: false,
+            ipv6_ports: true,
         },
     )
     .unwrap();

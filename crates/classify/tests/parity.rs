@@ -30,6 +30,7 @@ fn options() -> NetworkMlOptions {
     NetworkMlOptions {
         ip_flags: IpFlagsEncoding::Tshark4,
         strict: true,
+        ipv6_ports: false,
     }
 }
 
@@ -49,7 +50,7 @@ fn every_golden_pcap_matches_networkml() {
         let golden_rows: Vec<PacketRow> = common::read_csv_gz(&run.join(format!("{pcap}.csv.gz")))
             .iter()
             .map(|r| {
-                PacketRow::from_fields(&common::fields_from_csv(r), IpFlagsEncoding::Tshark4)
+                PacketRow::from_fields(&common::fields_from_csv(r), IpFlagsEncoding::Tshark4, false)
                     .unwrap()
             })
             .collect();
@@ -161,6 +162,7 @@ fn ipflags16_quirk_matches_networkml() {
         let options = NetworkMlOptions {
             ip_flags: IpFlagsEncoding::Word16,
             strict: true,
+            ipv6_ports: false,
         };
         let table = read_capture(&mut reader, options).unwrap();
         let golden = common::read_csv_gz(&quirks.join(format!("{pcap}.combined.csv.gz"))).remove(0);

@@ -57,6 +57,10 @@ pub enum FlagsEncoding {
   trident classify --compat networkml capture.pcap      networkML 0.6.19's result JSON
   trident classify --compat networkml --format predict-json capture.pcap > predict.json
 
+Without --compat, IPv6 packets' TCP and UDP ports count in the port features (networkML's
+test `ip.proto` is IPv4-only, so it never sees an IPv6 host's services); everything else is
+the same 221 features, so the built-in model and models from `trident train` apply to both.
+
 With --compat networkml the environment variables `id` and `file_path` fill predict.json's
 id/uid and file_path as they do for networkML under Poseidon.")]
 pub struct ClassifyArgs {
@@ -181,6 +185,7 @@ pub fn run(args: &ClassifyArgs) -> Result<u8> {
             let options = NetworkMlOptions {
                 ip_flags,
                 strict: compat,
+                ipv6_ports: !compat,
             };
             let table = match read_capture(&mut reader, options) {
                 Ok(t) => t,

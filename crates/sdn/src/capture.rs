@@ -133,6 +133,7 @@ fn classify(file: &Path, mac: &str, model: &Model, now: f64) -> Result<Classific
     let options = NetworkMlOptions {
         ip_flags: IpFlagsEncoding::Word16,
         strict: false,
+        ipv6_ports: true,
     };
     let table = read_capture(&mut reader, options).map_err(|e| e.to_string())?;
     let mac_addr = parse_mac(mac).ok_or_else(|| format!("bad MAC {mac:?}"))?;

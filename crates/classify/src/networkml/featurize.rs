@@ -194,7 +194,8 @@ pub struct PacketRow {
     pub ip_flags: Option<u16>,
     /// `tcp.flags`.
     pub tcp_flags: Option<u16>,
-    /// `ip.proto`.
+    /// `ip.proto`; in trident's mode, the upper-layer protocol of the innermost IP header
+    /// of either version.
     pub ip_proto: Option<u8>,
     /// `tcp.srcport`, `tcp.dstport`.
     pub tcp_ports: (Option<u16>, Option<u16>),
@@ -204,9 +205,15 @@ pub struct PacketRow {
 
 impl PacketRow {
     /// The row networkML builds from a frame's fields; `None` when the frame lacks an
-    /// Ethernet address (networkML cannot handle such a row).
+    /// Ethernet address (networkML cannot handle such a row). With `ipv6_ports`, an IPv6
+    /// packet's `ip_proto` is its upper-layer protocol, so its TCP/UDP ports count in the
+    /// port features (networkML leaves them out).
     #[must_use]
-    pub fn from_fields(f: &FrameFields, encoding: IpFlagsEncoding) -> Option<PacketRow> {
+    pub fn from_fields(
+        f: &FrameFields,
+        encoding: IpFlagsEncoding,
+        ipv6_ports: bool,
+    ) -> Option<PacketRow> {
         let (src, dst) = match f.ip_version {
             None => (NetIp::None, NetIp::None),
             Some(4) => (
@@ -237,7 +244,11 @@ impl PacketRow {
             dsfield: f.ip_dsfield,
             ip_flags: f.ip_flags(encoding),
             tcp_flags: f.tcp_flags,
-            ip_proto: f.ip_proto,
+            ip_proto: if ipv6_ports && f.ip_version == Some(6) {
+                f.ipv6_upper_proto
+            } else {
+                f.ip_proto
+            },
             tcp_ports: (f.tcp_srcport, f.tcp_dstport),
             udp_ports: (f.udp_srcport, f.udp_dstport),
         })

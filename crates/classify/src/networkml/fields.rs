@@ -150,6 +150,9 @@ pub struct FrameFields {
     pub ipv6_dst: Option<Ipv6Addr>,
     /// `ip.proto` of the last IPv4 header.
     pub ip_proto: Option<u8>,
+    /// The upper-layer protocol of the last IPv6 header, after its extension headers
+    /// (networkML has no such column; trident's own mode reads IPv6 ports with it).
+    pub ipv6_upper_proto: Option<u8>,
     /// `ip.dsfield` (the TOS byte) of the last IPv4 header.
     pub ip_dsfield: Option<u8>,
     /// The raw flags/fragment-offset word of the last IPv4 header; `ip.flags` is
@@ -726,6 +729,7 @@ impl Walker<'_> {
                 // No next header; the mobility header ends tshark's walk too.
                 59 | 135 => return,
                 p => {
+                    self.f.ipv6_upper_proto = Some(p);
                     self.ip_payload(p, s);
                     return;
                 }

@@ -41,6 +41,10 @@ pub struct NetworkMlOptions {
     /// Fail where networkML fails (non-Ethernet frames, frames without MACs, GRE, ARP
     /// opcodes above 255) instead of skipping such frames.
     pub strict: bool,
+    /// Read TCP and UDP ports of IPv6 packets too (trident's own mode). networkML's port
+    /// features test `ip.proto`, an IPv4-only field, so with `false` (networkML) an IPv6
+    /// host's ports are never seen.
+    pub ipv6_ports: bool,
 }
 
 /// All packets of one capture as networkML's featurizer holds them.
@@ -111,7 +115,7 @@ pub fn read_capture(
                 }));
             }
         }
-        match PacketRow::from_fields(&f, options.ip_flags) {
+        match PacketRow::from_fields(&f, options.ip_flags, options.ipv6_ports) {
             Some(row) => table.rows.push(row),
             None if options.strict => {
                 return Err(fail(NetworkMlFailure::MissingMac { frame: f.number }));

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use trident_classify::networkml::FrameFields;
 use trident_types::MacAddr;
 
+pub mod frames;
+
 /// The shared data directory: `$TRIDENT_SHARED`, else `<repo>/../shared`. Panics with a
 /// clear message when absent: the parity tests must not pass vacuously.
 pub fn shared_dir() -> PathBuf {
@@ -248,6 +250,8 @@ pub fn fields_from_csv(row: &BTreeMap<String, String>) -> FrameFields {
         ipv6_src: get("ipv6.src").map(|v| v.parse::<Ipv6Addr>().unwrap()),
         ipv6_dst: get("ipv6.dst").map(|v| v.parse::<Ipv6Addr>().unwrap()),
         ip_proto: int("ip.proto").map(|v| u8::try_from(v).unwrap()),
+        // No tshark column: networkML does not read it.
+        ipv6_upper_proto: None,
         ip_dsfield: get("ip.dsfield")
             .and_then(hex)
             .map(|v| u8::try_from(v).unwrap()),

@@ -181,6 +181,7 @@ pub fn classify_capture(
     let options = trident_classify::networkml::NetworkMlOptions {
         ip_flags: HostOptions::default().ip_flags,
         strict: false,
+        ipv6_ports: true,
     };
     let classify_err =
         |e: trident_classify::ClassifyError| crate::IndexError::Unsupported(e.to_string());
@@ -256,7 +257,8 @@ impl RecordsBuilder {
                 frame.data,
             );
             if self.rows.len() < MAX_CLASSIFY_PACKETS {
-                if let Some(row) = PacketRow::from_fields(&f, HostOptions::default().ip_flags) {
+                if let Some(row) = PacketRow::from_fields(&f, HostOptions::default().ip_flags, true)
+                {
                     self.rows.push(row);
                 }
             }
