@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # bench/stages.sh: time trident's later stages on the benchmark capture (flows, hosts,
-# classify every host, ingest into the embedded store), one core, hyperfine medians, and
-# write bench/out/stages.md. The peers for these stages are measured by bench/run.sh
+# classify every host, ingest into the embedded store with records (the default: counts, flows,
+# hosts, traffic, predictions) and counts only, ingest into a local Redis), one core, hyperfine
+# medians, and write bench/out/stages.md. Redis: database REDIS_DB (default 15) of
+# 127.0.0.1:6379 is flushed before each run and after the last; -R skips Redis. The peers for these stages are measured by bench/run.sh
 # (nfstream builds flows with statistics) and bench/classify.sh (networkML).
-# usage: bench/stages.sh [-t TRIDENT] [-r RUNS] [-c CORE]     needs: hyperfine, capinfos
+# usage: bench/stages.sh [-t TRIDENT] [-r RUNS] [-c CORE] [-d REDIS_DB] [-R]
+# needs: hyperfine, capinfos, redis-cli (unless -R)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-trident="" runs=5 core=1
-while getopts "t:r:c:" o; do
-  case $o in t) trident=$OPTARG ;; r) runs=$OPTARG ;; c) core=$OPTARG ;; *) exit 2 ;; esac
+trident="" runs=5 core=1 rdb=15 redis=1
+while getopts "t:r:c:d:R" o; do
+  case $o in
+    t) trident=$OPTARG ;; r) runs=$OPTARG ;; c) core=$OPTARG ;; d) rdb=$OPTARG ;; R) redis=0 ;;
+    *) exit 2 ;;
+  esac
 done
 cap="$repo/bench/out/bench.pcap"
 [ -f "$cap" ] || { echo "build the capture first: bench/run.sh (or shared/bench/make-capture.sh $cap)" >&2; exit 2; }
@@ -18,14 +24,23 @@ if [ -z "$trident" ]; then
 fi
 packets=$(capinfos -c -M "$cap" | awk -F': *' '/Number of packets/ {print $2}')
 data=$(mktemp -d)
-trap 'rm -rf "$data"' EXIT
+trap 'rm -rf "$data"; [ "$redis" = 0 ] || redis-cli -n "$rdb" flushdb >/dev/null' EXIT
 json="$repo/bench/out/stages.json"
+redis_args=()
+if [ "$redis" = 1 ]; then
+  redis-cli -n "$rdb" ping >/dev/null || { echo "no Redis on 127.0.0.1:6379 (-R to skip)" >&2; exit 2; }
+  redis_args=(-n "ingest (Redis, potiron layout)" --prepare "redis-cli -n $rdb flushdb"
+    "taskset -c $core $trident ingest -q -j 1 --store redis://127.0.0.1:6379/$rdb --sensor bench $cap")
+fi
 hyperfine -N -w 1 -r "$runs" --export-json "$json" \
   -n "flows" "taskset -c $core $trident flows -q --format none $cap" \
   -n "hosts" "taskset -c $core $trident hosts -q --format json $cap" \
   -n "classify (every host)" "taskset -c $core $trident classify $cap" \
-  -n "ingest (embedded SQLite)" --prepare "rm -rf $data/idx" \
-  "taskset -c $core $trident ingest -q -j 1 --data-dir $data/idx --sensor bench $cap" >&2
+  -n "ingest (embedded, with records)" --prepare "rm -rf $data/idx" \
+  "taskset -c $core $trident ingest -q -j 1 --data-dir $data/idx --sensor bench $cap" \
+  -n "ingest (embedded, counts only)" --prepare "rm -rf $data/idx" \
+  "taskset -c $core $trident ingest -q -j 1 --no-flows --no-hosts --data-dir $data/idx --sensor bench $cap" \
+  "${redis_args[@]}" >&2
 out="$repo/bench/out/stages.md"
 {
   echo "| stage | median wall s | packets/s |"
@@ -45,6 +60,8 @@ PY
   echo "trident hosts -q --format json CAP"
   echo "trident classify CAP"
   echo "trident ingest -q -j 1 --data-dir DIR --sensor bench CAP   # DIR emptied before each run"
+  echo "trident ingest -q -j 1 --no-flows --no-hosts --data-dir DIR --sensor bench CAP"
+  [ "$redis" = 0 ] || echo "trident ingest -q -j 1 --store redis://127.0.0.1:6379/$rdb --sensor bench CAP   # flushdb before each run"
   echo '```'
 } > "$out"
 cat "$out"

@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod attack;
 pub mod calibration;
 pub mod error;
 pub mod eval;

@@ -963,6 +963,7 @@ fn fit(
 
 fn model_file(
     name: &str,
+    schema: FeatureSchema,
     classes: &[String],
     scaler: Scaler,
     network: Network,
@@ -973,10 +974,7 @@ fn model_file(
         format: MODEL_FORMAT.to_owned(),
         version: MODEL_VERSION,
         name: name.to_owned(),
-        feature_schema: FeatureSchema {
-            name: FEATURE_SCHEMA.to_owned(),
-            features: feature_names().to_vec(),
-        },
+        feature_schema: schema,
         classes: classes.to_vec(),
         class_display_names: BTreeMap::new(),
         scaler,
@@ -1030,6 +1028,10 @@ fn fit_model(
     let network = fit(candidate, &x, &y, classes.len(), seed)?;
     let file = model_file(
         &options.name,
+        FeatureSchema {
+            name: FEATURE_SCHEMA.to_owned(),
+            features: feature_names().to_vec(),
+        },
         classes,
         scaler,
         network,
@@ -1361,6 +1363,80 @@ fn quantile(values: &[f64], q: f64) -> f64 {
     let a = v.get(lo).copied().unwrap_or(0.0);
     let b = v.get(hi).copied().unwrap_or(a);
     a + (b - a) * frac
+}
+
+/// Fits one candidate on labelled feature rows of any schema (the flow-level attack model,
+/// [`crate::attack`], uses it): a standard scaler fitted on `rows`, then the candidate on
+/// the standardised rows. Classes are the sorted distinct `labels`. `training` is stored in
+/// the model's provenance. No cross-validation, calibration or novelty threshold: the
+/// caller evaluates on data it held out.
+///
+/// # Errors
+/// [`TrainError::NoSamples`] without rows; [`TrainError::Options`] when rows and labels
+/// differ in number or a row's width differs from the schema's; [`TrainError::TooFewClasses`]
+/// with fewer than two classes; [`TrainError::Fit`] when the learner fails.
+pub fn fit_rows(
+    rows: &[Vec<f64>],
+    labels: &[String],
+    schema: FeatureSchema,
+    candidate: Candidate,
+    seed: u64,
+    name: &str,
+    training: serde_json::Value,
+) -> Result<Model, TrainError> {
+    if rows.is_empty() {
+        return Err(TrainError::NoSamples);
+    }
+    if rows.len() != labels.len() {
+        return Err(TrainError::Options(format!(
+            "{} rows but {} labels",
+            rows.len(),
+            labels.len()
+        )));
+    }
+    let n_features = schema.features.len();
+    if let Some((i, r)) = rows.iter().enumerate().find(|(_, r)| r.len() != n_features) {
+        return Err(TrainError::Options(format!(
+            "row {i}: {} features, the schema {} has {n_features}",
+            r.len(),
+            schema.name
+        )));
+    }
+    let classes: Vec<String> = labels
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if classes.len() < 2 {
+        return Err(TrainError::TooFewClasses {
+            found: classes.len(),
+        });
+    }
+    let refs: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+    let scaler = fit_scaler(&refs, n_features);
+    let x: Vec<Vec<f64>> = refs.iter().map(|r| standardise(&scaler, r)).collect();
+    let y: Vec<u32> = labels
+        .iter()
+        .map(|l| {
+            classes
+                .binary_search(l)
+                .ok()
+                .and_then(|c| u32::try_from(c).ok())
+                .unwrap_or(0)
+        })
+        .collect();
+    let network = fit(candidate, &x, &y, classes.len(), seed)?;
+    let file = model_file(
+        name,
+        schema,
+        &classes,
+        scaler,
+        network,
+        DEFAULT_UNKNOWN_THRESHOLD,
+        training,
+    );
+    Ok(Model::new(file)?)
 }
 
 #[cfg(test)]

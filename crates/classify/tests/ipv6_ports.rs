@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use common::frames::{eth, ipv4, ipv6, tcp, udp, write_pcap};
 use trident_capture::{CaptureReader, Input};
@@ -26,8 +26,8 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-fn features(path: &PathBuf, ipv6_ports: bool) -> Vec<(String, f64)> {
-    let mut reader = CaptureReader::open(&Input::File(path.clone())).unwrap();
+fn features(path: &Path, ipv6_ports: bool) -> Vec<(String, f64)> {
+    let mut reader = CaptureReader::open(&Input::File(path.to_path_buf())).unwrap();
     let options = NetworkMlOptions {
         ip_flags: IpFlagsEncoding::Word16,
         strict: false,

@@ -136,6 +136,10 @@ pub struct PacketPublisher {
     pub published: u64,
     /// Frames AntiNex cannot describe (not Ethernet), skipped with --compat.
     pub skipped: u64,
+    /// Never block on a full queue: drop the batch and count it (live capture).
+    drop_when_full: bool,
+    /// Records dropped because the queue was full (only with `drop_when_full`).
+    pub dropped: u64,
 }
 
 impl PacketPublisher {
@@ -150,7 +154,27 @@ impl PacketPublisher {
             source: args.source_name.clone(),
             published: 0,
             skipped: 0,
+            drop_when_full: false,
+            dropped: 0,
         })
+    }
+
+    /// Live capture: never block on a slow broker; a batch that finds the queue full is
+    /// dropped and counted in [`PacketPublisher::dropped`] (`published` counts only the
+    /// records queued).
+    pub fn drop_when_full(&mut self) {
+        self.drop_when_full = true;
+    }
+
+    /// Hands a partly filled batch to the publisher without blocking (live capture, light
+    /// traffic); dropped and counted when the queue is full.
+    pub fn flush_partial(&mut self) -> Result<()> {
+        if let Some(p) = self.publisher.as_mut() {
+            let n = p.flush_or_drop().context("publishing")? as u64;
+            self.dropped += n;
+            self.published -= n;
+        }
+        Ok(())
     }
 
     fn send(&mut self, r: Record) -> io::Result<()> {
@@ -158,8 +182,16 @@ impl PacketPublisher {
             .publisher
             .as_mut()
             .ok_or_else(|| io::Error::other("publisher already finished"))?;
-        p.publish(r).map_err(io::Error::other)?;
-        self.published += 1;
+        if self.drop_when_full {
+            let n = p.publish_or_drop(r).map_err(io::Error::other)? as u64;
+            // The record counts as queued; a dropped batch takes back its records.
+            self.published += 1;
+            self.published -= n;
+            self.dropped += n;
+        } else {
+            p.publish(r).map_err(io::Error::other)?;
+            self.published += 1;
+        }
         Ok(())
     }
 
@@ -497,41 +529,6 @@ impl FlowPublisher {
         if let Some(p) = self.publisher.take() {
             p.finish().context("publishing")?;
         }
-        Ok(())
-    }
-}
-
-/// Publishes the packets of finished capture files (`trident capture --publish`).
-pub fn publish_files(args: &PublishArgs, files: &[PathBuf]) -> Result<u64> {
-    let Some(p) = args.open()? else {
-        return Ok(0);
-    };
-    let mut writer = PacketPublisher::new(p, args)?;
-    let mut inputs = crate::inputs::Inputs::expand(files)?;
-    let mut sink = FilePublish {
-        writer: &mut writer,
-    };
-    inputs.read_all(&mut sink, || {})?;
-    writer.close()?;
-    Ok(writer.published)
-}
-
-struct FilePublish<'w> {
-    writer: &'w mut PacketPublisher,
-}
-
-impl crate::inputs::FrameSink for FilePublish<'_> {
-    fn frame(&mut self, name: &str, frame: &trident_capture::RawFrame<'_>) -> Result<()> {
-        let packet = trident_decode::decode_with(
-            frame.link_type,
-            frame.data,
-            trident_decode::DecodeOptions::default(),
-        );
-        self.writer.row(&Row {
-            file: name,
-            frame,
-            packet: &packet,
-        })?;
         Ok(())
     }
 }

@@ -1,13 +1,15 @@
-//! `trident dataset`: captures or AntiNex JSON archives in, an AntiNex-compatible CSV out.
+//! `trident dataset`: captures or AntiNex JSON archives in, an AntiNex-compatible CSV or
+//! Parquet dataset out; `trident dataset build` combines and labels datasets.
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
-use clap::Args;
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
 use trident_capture::RawFrame;
 use trident_stream::antinex;
+use trident_stream::dataset::build::{BuildOptions, build};
 use trident_stream::record::{Record, packet_id};
-use trident_stream::sink::{DatasetSink, RecordSink, archive_records};
+use trident_stream::sink::{DatasetFormat, DatasetSink, RecordSink, archive_records};
 use trident_types::LinkType;
 
 use crate::consume_cmd::{CompatArg, KindArg, dataset_layout};
@@ -16,6 +18,8 @@ use crate::{EXIT_DAMAGED, EXIT_OK};
 
 #[derive(Args)]
 #[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
     after_help = "Columns (--compat antinex): idx, then AntiNex's 80 processor columns in \
 ASCII order (eth_*, ip_*, ipv6_*, tcp_*, udp_*, icmp_*, arp_*, dns_default_*, raw_*, pad_*, and \
 the ten empty *_id placeholders, ipvsix_id included), values as decoded (ip_len is the IPv4 \
@@ -27,17 +31,26 @@ stale-key fields (ip_len = IPv4 checksum, tcp_seq = TCP checksum, udp_len = UDP 
 icmp_code = echo id or checksum), DNS as class defaults, only the columns seen, pandas' float \
 formatting of numeric columns with empty cells; the whole file is rewritten at each save.
 
+Parquet (--format parquet, or an output ending in .parquet): the same rows as typed columns (idx and numeric fields int64, addresses and hex payloads UTF-8, a missing cell null), one row group appended every --save-after rows: earlier row groups are never rewritten, only the small footer after them. After each save the file is complete; a crash loses at most the rows not yet saved (the footer of the last save, kept in FILE.ids.sqlite, repairs the file on the next run, and the lost rows come again with their records).
+
 Examples:
   trident dataset --compat antinex -o netdata.csv capture.pcap
-  trident dataset --compat antinex-bugs -o netdata.csv packets-netdata-2018-01-28-23-06-05.json"
+  trident dataset -o netdata.parquet --save-after 5000 capture.pcap
+  trident dataset --compat antinex-bugs -o netdata.csv packets-netdata-2018-01-28-23-06-05.json
+  trident dataset build --rules labels.toml --default-label not_attack -o out/ a.csv b.parquet"
 )]
 pub struct DatasetArgs {
+    #[command(subcommand)]
+    command: Option<DatasetCommand>,
     /// Captures (pcap/pcapng, directories, `-`) or AntiNex JSON archives (*.json).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Output CSV.
-    #[arg(long, short)]
-    output: PathBuf,
+    /// Output dataset (CSV, or Parquet with --format parquet or a .parquet name).
+    #[arg(long, short, required = true)]
+    output: Option<PathBuf>,
+    /// Output format [default: parquet for a .parquet output, else csv].
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
     /// Compatibility level.
     #[arg(long, value_enum, default_value_t = CompatArg::Antinex)]
     compat: CompatArg,
@@ -105,10 +118,148 @@ impl FrameSink for Frames<'_> {
     }
 }
 
+/// Dataset file formats on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Comma-separated values with a header line.
+    Csv,
+    /// Apache Parquet (typed columns, row groups appended).
+    Parquet,
+}
+
+impl FormatArg {
+    fn format(self) -> DatasetFormat {
+        match self {
+            FormatArg::Csv => DatasetFormat::Csv,
+            FormatArg::Parquet => DatasetFormat::Parquet,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum DatasetCommand {
+    /// Combine CSV/Parquet datasets, label rows from a rules file, and write the full set,
+    /// the cleaned set and a metadata JSON.
+    Build(BuildArgs),
+}
+
+#[derive(Args)]
+#[command(
+    after_help = "Rules file (TOML; YAML when named *.yaml/*.yml): [[rule]] tables tried in order, the first match wins; a rule matches when all the criteria it gives match:
+  [[rule]]
+  label = \"attack\"           # label_name (required)
+  value = 1                  # label_value (default: 1, 2, ... by first use)
+  attack_type = \"syn_scan\"   # optional; adds an attack_type column
+  ip = [\"10.0.0.66\", \"10.9.0.0/16\"]   # in ip_src/ip_dst/ipv6_*/arp_p*/src_ip/dst_ip
+  mac = [\"02:00:00:00:00:66\"]          # in eth_src/eth_dst/arp_hw*/src_mac/dst_mac
+  port = [22, \"8000-8100\"]             # in tcp_*port/udp_*port/sport/dport
+  start = \"2026-11-01T10:00:00Z\"       # inclusive; end is exclusive (time column: ts,
+  end = \"2026-11-01 10:05:00\"          #   time, timestamp, first_ts or created)
+  file = [\"scan-*.csv\"]                # source file name
+An optional [columns] table names other columns: ip = [...], mac = [...], port = [...], time = \"...\". Rows no rule matches get --default-label (their count is reported). Labels are never random.
+
+Outputs in --output-dir: NAME_full.EXT (all rows, the inputs' columns then label_name, label_value[, attack_type]; empty cells as --fill), NAME_cleaned.EXT (AntiNex's cleaned set: without src_file, raw_*, pad_load and the address columns, without all-empty columns and other text columns, label_name kept; with --drop-incomplete-rows also without rows holding an empty cell) and NAME_metadata.json (sources with SHA-256, rules file hash, columns, label counts, row counts, tool version, creation time). Existing outputs are replaced.
+
+Example:
+  trident dataset build --rules labels.toml --default-label not_attack -o out/ \\
+      v1_django_full_attack.csv capture-records.csv"
+)]
+struct BuildArgs {
+    /// Input datasets: CSV with a header line, or Parquet (*.parquet); same columns.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Labelling rules (TOML or YAML).
+    #[arg(long, value_name = "FILE")]
+    rules: PathBuf,
+    /// label_name of rows no rule matches.
+    #[arg(long, value_name = "LABEL")]
+    default_label: String,
+    /// label_value of the default label.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
+    default_value: i64,
+    /// Text written for empty cells (AntiNex's builder: -1.0; '' keeps them empty).
+    #[arg(
+        long,
+        value_name = "TEXT",
+        default_value = "-1.0",
+        allow_hyphen_values = true
+    )]
+    fill: String,
+    /// Output folder.
+    #[arg(long, short, value_name = "DIR")]
+    output_dir: PathBuf,
+    /// Output file name prefix.
+    #[arg(long, default_value = "dataset")]
+    name: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Csv)]
+    format: FormatArg,
+    /// Drop cleaned rows holding an empty cell (network-pipeline 1.2.10's dropna).
+    #[arg(long)]
+    drop_incomplete_rows: bool,
+    /// No summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn run_build(a: &BuildArgs) -> Result<u8> {
+    let r = build(&BuildOptions {
+        inputs: a.inputs.clone(),
+        rules: a.rules.clone(),
+        default_label: a.default_label.clone(),
+        default_value: a.default_value,
+        fill: a.fill.clone(),
+        out_dir: a.output_dir.clone(),
+        name: a.name.clone(),
+        format: a.format.format(),
+        drop_incomplete_rows: a.drop_incomplete_rows,
+    })?;
+    if !a.quiet {
+        let labels: Vec<String> = r.labels.iter().map(|(l, n)| format!("{l}={n}")).collect();
+        eprintln!(
+            "trident dataset build: {} rows in {} ({}); {} rows matched no rule and got {:?}; \
+             {} rows in {}; metadata {}",
+            r.rows,
+            r.full.display(),
+            labels.join(" "),
+            r.unmatched,
+            a.default_label,
+            r.cleaned_rows,
+            r.cleaned.display(),
+            r.metadata.display()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
 pub fn run(args: &DatasetArgs) -> Result<u8> {
+    if let Some(DatasetCommand::Build(b)) = &args.command {
+        return run_build(b);
+    }
+    let Some(output) = &args.output else {
+        bail!("--output is required");
+    };
+    let format = args.format.map_or_else(
+        || {
+            if output
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+            {
+                DatasetFormat::Parquet
+            } else {
+                DatasetFormat::Csv
+            }
+        },
+        FormatArg::format,
+    );
     let layout = dataset_layout(Some(args.compat), &args.fill, KindArg::Packet)?;
-    let mut sink = DatasetSink::open(&args.output, layout, args.save_after)
-        .with_context(|| format!("opening {}", args.output.display()))?;
+    let mut sink = DatasetSink::open_as(output, layout, args.save_after, format)
+        .with_context(|| format!("opening {}", output.display()))?;
     let (archives, captures): (Vec<PathBuf>, Vec<PathBuf>) =
         args.paths.iter().cloned().partition(|p| {
             p.extension()
@@ -142,7 +293,7 @@ pub fn run(args: &DatasetArgs) -> Result<u8> {
         eprintln!(
             "trident dataset: {} rows in {}; {} frames without Ethernet skipped; {} values outside AntiNex's columns left out",
             sink.rows(),
-            args.output.display(),
+            output.display(),
             skipped,
             sink.dropped_values
         );

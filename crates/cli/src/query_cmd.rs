@@ -104,8 +104,9 @@ impl PeriodArgs {
   trident top --field tls_sni --day 2020-02-23 --format json")]
 pub struct TopArgs {
     /// Field ranked: length, protocol, ipsrc, ipdst, ipttl (ttl), iptos (tos), sport, dport,
-    /// icmpcode, icmptype, dns_query, tls_sni, ja3, ja4, http_host, http_user_agent (and
-    /// tcpseq, tcpack with a Redis store).
+    /// icmpcode, icmptype, dns_query, tls_sni, ja3, ja4, http_host, http_user_agent, eth_src,
+    /// eth_dst, mac_vendor (vendor of the source MAC; the last nine: embedded store only), and
+    /// tcpseq, tcpack with a Redis store.
     #[arg(long)]
     field: String,
     /// Only this sensor (default: all).

@@ -28,7 +28,8 @@ const DEFAULT_API: &str = "http://127.0.0.1:5000";
   trident sdn show where 10.0.0.2
   trident sdn show history 56:f8:a0:89:58:d1
   trident sdn ignore 10.0.0.2
-  trident sdn change 10.0.0.2 known")]
+  trident sdn change 10.0.0.2 known
+  trident sdn acls --rules rules.yaml --faucet-config /etc/faucet/faucet.yaml --dry-run")]
 pub struct SdnArgs {
     #[command(subcommand)]
     command: SdnCommand,
@@ -48,6 +49,30 @@ enum SdnCommand {
     Change(ChangeArgs),
     /// Forget endpoints until Faucet reports them again.
     Remove(DeviceArgs),
+    /// Apply a Poseidon rules file's ACLs to the ports of a running instance's endpoints
+    /// (faucet.yaml `acls_in`), or with --dry-run print the change.
+    Acls(AclsArgs),
+}
+
+#[derive(Args)]
+struct AclsArgs {
+    /// Poseidon's rules.yaml (`include`, `rules`).
+    #[arg(long, value_name = "FILE")]
+    rules: PathBuf,
+    /// faucet.yaml to edit.
+    #[arg(long, value_name = "FILE")]
+    faucet_config: PathBuf,
+    /// Print the change (a line diff of faucet.yaml), write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Read endpoints from this data directory's store instead of a running instance.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// `check_faucet_config` to validate with (default: from PATH if there is one).
+    #[arg(long, value_name = "FILE")]
+    check_faucet_config: Option<PathBuf>,
+    #[command(flatten)]
+    api: ApiArg,
 }
 
 #[derive(Args)]
@@ -70,6 +95,15 @@ struct RunArgs {
     /// faucet.yaml to edit (selects the faucet.yaml mirror back-end).
     #[arg(long)]
     faucet_config: Option<PathBuf>,
+    /// Look up reverse DNS names of endpoint addresses (system resolver, cached).
+    #[arg(long)]
+    rdns: bool,
+    /// Automated ACLs: log the `acls_in` changes the rules file asks for, change nothing.
+    #[arg(long)]
+    acls_dry_run: bool,
+    /// Faucet's pid file: send it SIGHUP after each change so it reloads at once.
+    #[arg(long, value_name = "FILE")]
+    faucet_pid_file: Option<PathBuf>,
     /// Serve only the SDN routes, not `trident serve`'s API and dashboard (loopback only:
     /// these routes are then served without the token check).
     #[arg(long)]
@@ -125,7 +159,63 @@ pub fn run(args: &SdnArgs) -> Result<u8> {
         SdnCommand::Clear(a) => post(&a.api.api, &a.device, "clear", None),
         SdnCommand::Change(a) => post(&a.api.api, &a.device, "change", Some(&a.state)),
         SdnCommand::Remove(a) => delete(&a.api.api, &a.device),
+        SdnCommand::Acls(a) => acls(a),
     }
+}
+
+fn acls(a: &AclsArgs) -> Result<u8> {
+    let rules = match trident_sdn::acl::Rules::from_file(&a.rules) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("trident sdn acls: {e}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let endpoints: Vec<Endpoint> = match &a.data_dir {
+        Some(dir) => trident_sdn::store::Store::open(dir)?.load()?,
+        None => {
+            let url = format!("{}/api/v1/sdn/endpoints", a.api.api.trim_end_matches('/'));
+            let (status, v) = get_json(&url)?;
+            if status != 200 {
+                return api_error(status, &v);
+            }
+            serde_json::from_value(v).with_context(|| format!("reading endpoints from {url}"))?
+        }
+    };
+    let yaml = trident_sdn::yaml::FaucetYaml::new(&a.faucet_config);
+    let yaml = match &a.check_faucet_config {
+        Some(c) => yaml.with_check(Some(c.clone())),
+        None => yaml,
+    };
+    let report = match trident_sdn::acl::apply_yaml(&rules, &endpoints, &yaml, a.dry_run) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("trident sdn acls: {e}");
+            return Ok(2);
+        }
+    };
+    let verb = if a.dry_run { "would set" } else { "set" };
+    for c in &report.changes {
+        println!("{verb} {c}");
+    }
+    if report.changes.is_empty() {
+        println!(
+            "no acls_in change needed ({} endpoints, {} rules)",
+            endpoints.len(),
+            rules.rules.len()
+        );
+    }
+    if a.dry_run {
+        for name in &report.includes {
+            println!("would copy an included ACL file to {name}");
+        }
+        print!(
+            "{}",
+            trident_sdn::acl::line_diff(&report.before, &report.after)
+        );
+        println!("(dry run: {} unchanged)", a.faucet_config.display());
+    }
+    Ok(EXIT_OK)
 }
 
 fn load_config(a: &RunArgs) -> Result<SdnConfig> {
@@ -157,6 +247,15 @@ fn load_config(a: &RunArgs) -> Result<SdnConfig> {
     }
     if let Some(l) = a.listen {
         cfg.listen = l.to_string();
+    }
+    if a.rdns {
+        cfg.rdns = true;
+    }
+    if a.acls_dry_run {
+        cfg.acls_dry_run = true;
+    }
+    if let Some(p) = &a.faucet_pid_file {
+        cfg.faucet_pid_file = Some(p.clone());
     }
     Ok(cfg)
 }

@@ -29,6 +29,27 @@ pub enum ModelFamily {
 
 use crate::EXIT_OK;
 
+mod flow_level;
+
+/// What one training sample is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Level {
+    /// One sample per host per capture: the device-role model (networkML's features).
+    Host,
+    /// One sample per flow: the attack model, labelled by `--labels` attack windows
+    /// (`start,end,src,dst,label` lines, as bench/attack-traffic.sh writes them).
+    Flow,
+}
+
+/// What a flow-level model learns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FlowTarget {
+    /// The attack type of each flow's window, or `benign`.
+    Type,
+    /// `attack` or `benign`.
+    Binary,
+}
+
 /// How many confusions the summaries list.
 const HARDEST_CONFUSIONS: usize = 10;
 
@@ -42,7 +63,14 @@ Examples:
   trident train captures/ -o my-model.json
   trident train --labels labels.csv captures/ -o my-model.json --cv-report cv.json
   trident train --model mlp --labels labels.csv captures/ -o my-mlp.json
-  trident classify --model my-model.json new.pcap")]
+  trident classify --model my-model.json new.pcap
+
+Flow level (the attack model): one sample per flow; labels are attack windows, lines
+`start,end,src,dst,label` (epoch seconds; a flow is the attack when src originated it, dst
+answered it and its first packet is in the window; every other flow is `benign`). One
+candidate of the family is fitted (forest of 100 trees for `all`); evaluate on another session:
+  trident train --level flow --labels a.labels.csv a.pcap -o attack.json
+  trident eval --level flow --model attack.json --labels b.labels.csv b.pcap")]
 pub struct TrainArgs {
     /// Capture files or directories (walked recursively).
     #[arg(required = true)]
@@ -69,15 +97,22 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = ModelFamily::All)]
     model: ModelFamily,
     /// Write the chosen model's cross-validation report (scores, confusion matrix, every
-    /// out-of-fold prediction, and the grid's scores) as JSON.
+    /// out-of-fold prediction, and the grid's scores) as JSON (host level).
     #[arg(long, value_name = "FILE")]
     cv_report: Option<PathBuf>,
+    /// One sample per host (device roles) or per flow (the attack model).
+    #[arg(long, value_enum, default_value_t = Level::Host)]
+    level: Level,
+    /// Flow level: learn attack types or attack vs benign.
+    #[arg(long, value_enum, default_value_t = FlowTarget::Type)]
+    target: FlowTarget,
 }
 
 #[derive(Args)]
 #[command(after_help = "Examples:
   trident eval --model my-model.json test-captures/
-  trident eval --model my-model.json --labels labels.csv test/ --json report.json")]
+  trident eval --model my-model.json --labels labels.csv test/ --json report.json
+  trident eval --level flow --model attack.json --labels b.labels.csv b.pcap")]
 pub struct EvalArgs {
     /// Capture files or directories (walked recursively).
     #[arg(required = true)]
@@ -91,6 +126,10 @@ pub struct EvalArgs {
     /// Also write the report as JSON.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// One sample per host (device roles) or per flow (the attack model; --labels holds
+    /// attack windows).
+    #[arg(long, value_enum, default_value_t = Level::Host)]
+    level: Level,
 }
 
 fn collect(cmd: &str, paths: &[PathBuf], labels: Option<&Path>) -> Result<Collected> {
@@ -112,6 +151,24 @@ fn confusions_text(report: &EvalReport) -> String {
 
 /// Runs `trident train`.
 pub fn run_train(args: &TrainArgs) -> Result<u8> {
+    if args.level == Level::Flow {
+        if args.cv_report.is_some() {
+            anyhow::bail!("--cv-report is for --level host");
+        }
+        let target = match args.target {
+            FlowTarget::Type => trident_classify::attack::Target::Type,
+            FlowTarget::Binary => trident_classify::attack::Target::Binary,
+        };
+        return flow_level::run_train(
+            &args.paths,
+            args.labels.as_deref(),
+            target,
+            args.model,
+            args.seed,
+            &args.name,
+            &args.out,
+        );
+    }
     let collected = collect("train", &args.paths, args.labels.as_deref())?;
     eprintln!(
         "trident train: {} labelled hosts from {} captures",
@@ -177,6 +234,14 @@ pub fn run_train(args: &TrainArgs) -> Result<u8> {
 
 /// Runs `trident eval`.
 pub fn run_eval(args: &EvalArgs) -> Result<u8> {
+    if args.level == Level::Flow {
+        return flow_level::run_eval(
+            &args.paths,
+            &args.model,
+            args.labels.as_deref(),
+            args.json.as_deref(),
+        );
+    }
     let model = Model::from_file(&args.model)?;
     let names: Vec<&str> = feature_names().iter().map(String::as_str).collect();
     model.check_schema(FEATURE_SCHEMA, &names)?;

@@ -63,6 +63,7 @@ fn run_ok(cmd: &mut Command) -> Output {
 struct Lab {
     a: String,
     b: String,
+    veth_a: String,
     veth_b: String,
     dir: PathBuf,
 }
@@ -78,10 +79,11 @@ impl Lab {
         let lab = Lab {
             a: format!("trh-a-{tag}"),
             b: format!("trh-b-{tag}"),
+            veth_a: format!("tha{tag}"),
             veth_b: format!("thb{tag}"),
             dir: std::env::temp_dir().join(format!("trident-capture-test-{tag}")),
         };
-        let veth_a = format!("tha{tag}");
+        let veth_a = lab.veth_a.clone();
         let _ = std::fs::remove_dir_all(&lab.dir);
         std::fs::create_dir_all(&lab.dir).unwrap();
         run_ok(Command::new("ip").args(["netns", "add", &lab.a]));
@@ -688,4 +690,435 @@ fn time_rotation_happens_on_an_idle_interface() {
         run_ok(Command::new("capinfos").arg(f));
         assert!(!isb_options(f).is_empty());
     }
+}
+
+/// Runs a command in a namespace.
+fn ns_run(ns: &str, args: &[&str]) -> Output {
+    run_ok(Command::new("ip").args(["netns", "exec", ns]).args(args))
+}
+
+/// (eth.src, eth.dst, ip.src, ip.dst) of every packet, read by tshark; any read error fails.
+fn tshark_addrs(path: &Path) -> Vec<[String; 4]> {
+    let out = run_ok(Command::new("tshark").arg("-r").arg(path).args([
+        "-T", "fields", "-e", "eth.src", "-e", "eth.dst", "-e", "ip.src", "-e", "ip.dst",
+    ]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .all(|l| l.trim().is_empty() || l.contains("Running as user")),
+        "{}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let mut f = l.split('\t').map(str::to_owned);
+            std::array::from_fn(|_| f.next().unwrap_or_default())
+        })
+        .collect()
+}
+
+/// The MAC of a namespace's interface.
+fn mac_of(ns: &str, dev: &str) -> String {
+    let out = ns_run(ns, &["cat", &format!("/sys/class/net/{dev}/address")]);
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Open files of process `pid` under `dir`.
+fn open_files_under(pid: u32, dir: &Path) -> usize {
+    let Ok(rd) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return 0;
+    };
+    rd.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+        .filter(|t| t.starts_with(dir))
+        .count()
+}
+
+/// `--per-host`: six macvlan hosts and one "router" MAC carrying ten addresses talk to B,
+/// with at most three files open. Every file reads cleanly with tshark and capinfos after
+/// SIGTERM, holds only its host's packets, B's files hold every echo request, the router's
+/// later packets are filed by IP, and no more than three files were ever open.
+#[test]
+fn per_host_files_hold_only_their_host_within_the_open_bound() {
+    let Some(lab) = Lab::new() else { return };
+    const HOSTS: usize = 6;
+    const ROUTER_IPS: usize = 10;
+    const MAX_OPEN: usize = 3;
+    const PINGS: usize = 2;
+    const ROUNDS: usize = 2;
+    // One ARP answer per address, from the interface that owns it.
+    ns_run(&lab.a, &["sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1"]);
+    ns_run(
+        &lab.a,
+        &["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"],
+    );
+    let mut macs = Vec::new();
+    for i in 0..HOSTS {
+        let dev = format!("mv{i}");
+        let addr = format!("10.231.7.{}/{PREFIX}", 11 + i);
+        ns_run(
+            &lab.a,
+            &[
+                "ip",
+                "link",
+                "add",
+                &dev,
+                "link",
+                &lab.veth_a,
+                "type",
+                "macvlan",
+                "mode",
+                "bridge",
+            ],
+        );
+        ns_run(&lab.a, &["ip", "addr", "add", &addr, "dev", &dev]);
+        ns_run(&lab.a, &["ip", "link", "set", &dev, "up"]);
+        macs.push(mac_of(&lab.a, &dev));
+    }
+    let router_ips: Vec<String> = (0..ROUTER_IPS)
+        .map(|i| format!("10.231.7.{}", 100 + i))
+        .collect();
+    for ip in &router_ips {
+        ns_run(
+            &lab.a,
+            &["ip", "addr", "add", &format!("{ip}/32"), "dev", &lab.veth_a],
+        );
+    }
+    let router_mac = mac_of(&lab.a, &lab.veth_a);
+    let b_mac = mac_of(&lab.b, &lab.veth_b);
+    let dir = lab.path("hosts");
+    let mut cmd = Command::new("ip");
+    cmd.args([
+        "netns",
+        "exec",
+        &lab.b,
+        trident(),
+        "capture",
+        "-i",
+        &lab.veth_b,
+        "-w",
+    ])
+    .arg(&dir)
+    .args([
+        "--per-host",
+        "--max-open-files",
+        &MAX_OPEN.to_string(),
+        "--filter",
+        "icmp or arp",
+    ])
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let cap = Proc { child: Some(child) };
+    let start = Instant::now();
+    while !dir.exists() {
+        assert!(start.elapsed() < READY_TIMEOUT);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // Sample the open files while the traffic runs.
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let max_seen = std::thread::scope(|s| {
+        let sampler = s.spawn(|| {
+            let mut max = 0;
+            while !done.load(Ordering::Relaxed) {
+                max = max.max(open_files_under(pid, &dir));
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            max
+        });
+        for _ in 0..ROUNDS {
+            for i in 0..HOSTS {
+                ns_run(
+                    &lab.a,
+                    &[
+                        "ping",
+                        "-q",
+                        "-c",
+                        &PINGS.to_string(),
+                        "-i",
+                        "0.02",
+                        "-I",
+                        &format!("mv{i}"),
+                        ADDR_B,
+                    ],
+                );
+            }
+        }
+        for ip in &router_ips {
+            ns_run(&lab.a, &["ping", "-q", "-c", "1", "-I", ip, ADDR_B]);
+        }
+        std::thread::sleep(SETTLE);
+        done.store(true, Ordering::Relaxed);
+        sampler.join().unwrap()
+    });
+    let out = cap.terminate();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("stopped by signal"), "{stderr}");
+    assert!(
+        (1..=MAX_OPEN).contains(&max_seen),
+        "at most {MAX_OPEN} open, saw {max_seen}"
+    );
+
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let label = |key: &str| key.replace(':', "-");
+    let files_of = |key: &str| -> Vec<PathBuf> {
+        files
+            .iter()
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .contains(&format!("-{}-", label(key)))
+            })
+            .cloned()
+            .collect()
+    };
+    let (mut checked_files, mut checked_packets) = (0, 0);
+    for f in &files {
+        run_ok(Command::new("capinfos").arg(f));
+        assert!(
+            !isb_options(f).is_empty(),
+            "{}: statistics block",
+            f.display()
+        );
+        let name = f.file_name().unwrap().to_string_lossy().into_owned();
+        let rows = tshark_addrs(f);
+        assert_eq!(rows.len(), read_all(f).len());
+        assert!(!rows.is_empty(), "{name}: a file is opened for a packet");
+        // The host is the name between the prefix and the number.
+        let mac_host = [&b_mac, &router_mac]
+            .into_iter()
+            .chain(macs.iter())
+            .find(|m| name.contains(&format!("-{}-", label(m))));
+        let ip_host = router_ips
+            .iter()
+            .find(|ip| name.contains(&format!("-{ip}-")));
+        for r in &rows {
+            match (mac_host, ip_host) {
+                (Some(m), None) => assert!(&r[0] == m || &r[1] == m, "{name}: {r:?}"),
+                (None, Some(ip)) => assert!(&r[2] == ip || &r[3] == ip, "{name}: {r:?}"),
+                _ => panic!("{name}: not a known host's file"),
+            }
+        }
+        checked_files += 1;
+        checked_packets += rows.len();
+    }
+    // B answers everyone: its files hold every echo request sent.
+    let sent = ROUNDS * HOSTS * PINGS + ROUTER_IPS;
+    let b_requests: usize = files_of(&b_mac)
+        .iter()
+        .map(|f| tshark_count(f, "icmp.type == 8"))
+        .sum();
+    assert_eq!(b_requests, sent);
+    // Each macvlan host: its echo requests, split over numbered files when it was evicted.
+    for m in &macs {
+        let n: usize = files_of(m)
+            .iter()
+            .map(|f| tshark_count(f, "icmp.type == 8"))
+            .sum();
+        assert_eq!(n, ROUNDS * PINGS, "{m}");
+    }
+    assert!(
+        macs.iter().any(|m| files_of(m).len() >= 2),
+        "an evicted host continues in a new numbered file: {files:?}"
+    );
+    // The router rule: the last addresses' packets are filed by IP, not under the MAC.
+    let last = router_ips.last().unwrap();
+    assert_eq!(
+        files_of(last)
+            .iter()
+            .map(|f| tshark_count(f, "icmp.type == 8"))
+            .sum::<usize>(),
+        1,
+        "{files:?}"
+    );
+    assert!(
+        stderr.contains(&format!("within {MAX_OPEN} open")),
+        "{stderr}"
+    );
+    println!(
+        "per-host: {checked_files} files, {checked_packets} packet records checked with tshark; \
+         at most {max_seen} files open (bound {MAX_OPEN})"
+    );
+}
+
+/// Every flow of a store, as (id, its record), sorted.
+fn store_flows(dir: &Path) -> Vec<(String, serde_json::Map<String, serde_json::Value>)> {
+    let store = trident_index::SqliteStore::open_read_only(dir).unwrap();
+    let page = store
+        .flows(&trident_index::records::FlowFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(page.total < 1000);
+    let mut v: Vec<_> = page.items.into_iter().map(|f| (f.id, f.record)).collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+/// Every host key of a store, sorted.
+fn store_hosts(dir: &Path) -> Vec<String> {
+    let store = trident_index::SqliteStore::open_read_only(dir).unwrap();
+    let page = store
+        .hosts(&trident_index::records::HostFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap();
+    let mut v: Vec<String> = page.items.into_iter().map(|h| h.key).collect();
+    v.sort();
+    v
+}
+
+/// `--analyze`: flows reach the store while the capture runs (periodic flushes), and after
+/// SIGTERM the store holds exactly the flows, with the same records, and the same hosts,
+/// as `trident ingest` of the capture the run wrote.
+#[test]
+fn analyze_store_matches_ingest_of_the_written_capture() {
+    let Some(lab) = Lab::new() else { return };
+    let file = lab.path("live.pcapng");
+    let live = lab.path("live-data");
+    let replay = lab.path("replay-data");
+    let cap = lab.start_capture(
+        &file,
+        &[
+            "--analyze",
+            "--data-dir",
+            live.to_str().unwrap(),
+            "--flush-seconds",
+            "0.5",
+        ],
+    );
+    lab.ping(10, 56);
+    lab.udp(5, 9999, "first");
+    // UDP flows end by idle timeout in packet time; wait for a flush and look.
+    std::thread::sleep(Duration::from_millis(1500));
+    let mid = trident_index::SqliteStore::open_read_only(&live)
+        .unwrap()
+        .captures()
+        .unwrap()
+        .len();
+    assert!(mid >= 1, "segments committed while capturing");
+    lab.udp(5, 9998, "second");
+    lab.ping(5, 100);
+    std::thread::sleep(SETTLE);
+    let out = cap.terminate();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("analysed into the store"), "{stderr}");
+
+    let out = run_ok(
+        Command::new(trident())
+            .args(["ingest", "-q", "--data-dir"])
+            .arg(&replay)
+            .arg(&file),
+    );
+    assert!(out.status.success());
+    let ours = store_flows(&live);
+    let theirs = store_flows(&replay);
+    assert!(ours.len() >= 4, "{ours:?}");
+    assert_eq!(
+        ours.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        theirs.iter().map(|f| &f.0).collect::<Vec<_>>(),
+        "flow ids"
+    );
+    assert_eq!(ours, theirs, "flow records");
+    let hosts = store_hosts(&live);
+    assert_eq!(hosts, store_hosts(&replay), "host keys");
+    println!(
+        "analyze: {} flows and {} hosts compared with ingest of the written capture ({} packets)",
+        ours.len(),
+        hosts.len(),
+        read_all(&file).len()
+    );
+}
+
+/// `--publish` during the capture: Redis Streams receives one record per captured packet.
+/// The capture runs inside namespace B, whose loopback has no Redis, so the test starts a
+/// private redis-server on a Unix socket (reachable from every network namespace).
+#[test]
+fn live_publish_delivers_every_captured_packet() {
+    let Some(lab) = Lab::new() else { return };
+    let sock = lab.path("redis.sock");
+    let server = Command::new("redis-server")
+        .args([
+            "--port",
+            "0",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--unixsocket",
+        ])
+        .arg(&sock)
+        .args(["--unixsocketperm", "777"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("redis-server is required (.ci/run installs it): {e}"));
+    let _server = Proc {
+        child: Some(server),
+    };
+    let url = format!("unix://{}", sock.display());
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut conn = loop {
+        match client.get_connection() {
+            Ok(c) => break c,
+            Err(e) if std::time::Instant::now() > deadline => {
+                panic!("private redis-server on {url} did not start: {e}")
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+        }
+    };
+    let key = format!("trident-test.live-publish.{}", std::process::id());
+    let file = lab.path("pub.pcapng");
+    let cap = lab.start_capture(&file, &["--publish", &url, "--topic", &key]);
+    lab.ping(20, 56);
+    lab.udp(10, 9999, "published");
+    std::thread::sleep(SETTLE);
+    // Published while capturing: the stream has entries before the capture ends.
+    let before: u64 = redis::cmd("XLEN").arg(&key).query(&mut conn).unwrap();
+    let out = cap.terminate();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let captured = read_all(&file).len() as u64;
+    type Entries = Vec<(String, Vec<(String, Vec<u8>)>)>;
+    let entries: Entries = redis::cmd("XRANGE")
+        .arg(&key)
+        .arg("-")
+        .arg("+")
+        .query(&mut conn)
+        .unwrap();
+    let delivered: u64 = entries
+        .iter()
+        .map(|(_, fields)| {
+            fields
+                .iter()
+                .find(|(k, _)| k == "n")
+                .map(|(_, v)| String::from_utf8_lossy(v).parse::<u64>().unwrap())
+                .unwrap()
+        })
+        .sum();
+    let _: () = redis::cmd("DEL").arg(&key).query(&mut conn).unwrap();
+    println!(
+        "live publish: {delivered} records delivered, {captured} packets captured, {before} entries before the end"
+    );
+    assert!(before > 0, "records are published while capturing");
+    assert!(captured >= 50, "{captured}");
+    assert_eq!(delivered, captured);
+    assert!(
+        stderr.contains(&format!("{captured} packet records published, 0 dropped")),
+        "{stderr}"
+    );
 }

@@ -33,10 +33,11 @@ fn samples_decode_with_exit_zero_and_every_packet() {
         String::from_utf8_lossy(&o.stderr)
     );
     let rows = String::from_utf8(o.stdout).expect("utf-8").lines().count() - 1;
-    // samples/LICENSES.md lists the packet counts: 136 + 42 + 12 + 89 + 30.
-    assert_eq!(rows, 309);
+    // samples/LICENSES.md lists the packet counts: 136 + 42 + 12 + 89 + 30, and the two
+    // gzipped attack-model sessions 2,113 + 2,181.
+    assert_eq!(rows, 4603);
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("5 files, 309 packets"), "summary: {err}");
+    assert!(err.contains("7 files, 4603 packets"), "summary: {err}");
     assert!(
         err.contains("not captures") && err.contains("LICENSES.md"),
         "the non-capture file met in the directory is reported, not fatal: {err}"

@@ -10,7 +10,7 @@ use std::net::Ipv4Addr;
 
 use foldhash::fast::RandomState;
 use trident_decode::{AppHint, Packet};
-use trident_types::Timestamp;
+use trident_types::{MacAddr, Timestamp};
 
 use crate::potiron::{ABSENT, ABSENT_ICMP, PotironPacket, normalize};
 
@@ -54,11 +54,25 @@ pub enum Field {
     HttpHost,
     /// HTTP `User-Agent` of a request.
     HttpUserAgent,
+    /// Source MAC address of an Ethernet frame, `aa:bb:cc:dd:ee:ff` (every frame with a
+    /// link-layer address, not only IPv4; a trident extension, not in potiron's layout).
+    EthSrc,
+    /// Destination MAC address of an Ethernet frame (trident extension).
+    EthDst,
+    /// IEEE OUI vendor of the source MAC address ([`trident_host::oui::vendor`]),
+    /// [`MAC_LOCAL`] for locally administered addresses and [`MAC_UNKNOWN`] for unregistered
+    /// blocks (trident extension).
+    MacVendor,
 }
+
+/// The `mac_vendor` value of a locally administered (randomised, virtual) source MAC.
+pub const MAC_LOCAL: &str = "(locally administered)";
+/// The `mac_vendor` value of a source MAC whose block is not in the IEEE registry.
+pub const MAC_UNKNOWN: &str = "(unknown)";
 
 impl Field {
     /// Every field, potiron's first and in potiron's order.
-    pub const ALL: [Field; 18] = [
+    pub const ALL: [Field; 21] = [
         Field::Length,
         Field::Protocol,
         Field::Ipsrc,
@@ -77,6 +91,9 @@ impl Field {
         Field::Ja4,
         Field::HttpHost,
         Field::HttpUserAgent,
+        Field::EthSrc,
+        Field::EthDst,
+        Field::MacVendor,
     ];
 
     /// The field's name: potiron's key suffix for potiron's fields.
@@ -101,15 +118,22 @@ impl Field {
             Field::Ja4 => "ja4",
             Field::HttpHost => "http_host",
             Field::HttpUserAgent => "http_user_agent",
+            Field::EthSrc => "eth_src",
+            Field::EthDst => "eth_dst",
+            Field::MacVendor => "mac_vendor",
         }
     }
 
-    /// Parses a field name; `ttl` and `tos` are accepted for `ipttl` and `iptos`.
+    /// Parses a field name; `ttl` and `tos` are accepted for `ipttl` and `iptos`, `mac_src`,
+    /// `mac_dst` and `vendor` for `eth_src`, `eth_dst` and `mac_vendor`.
     #[must_use]
     pub fn parse(s: &str) -> Option<Field> {
         match s {
             "ttl" => Some(Field::Ipttl),
             "tos" => Some(Field::Iptos),
+            "mac_src" => Some(Field::EthSrc),
+            "mac_dst" => Some(Field::EthDst),
+            "vendor" => Some(Field::MacVendor),
             _ => Field::ALL.into_iter().find(|f| f.name() == s),
         }
     }
@@ -125,6 +149,9 @@ impl Field {
                 | Field::Ja4
                 | Field::HttpHost
                 | Field::HttpUserAgent
+                | Field::EthSrc
+                | Field::EthDst
+                | Field::MacVendor
         )
     }
 
@@ -144,6 +171,9 @@ impl Field {
             Field::Iptos => {
                 let _ = write!(out, "0x{v:02x}");
             }
+            Field::EthSrc | Field::EthDst => {
+                let _ = write!(out, "{}", MacAddr(mac_bytes(v)));
+            }
             _ => {
                 let _ = write!(out, "{v}");
             }
@@ -162,7 +192,8 @@ impl fmt::Display for Field {
 pub struct AggOptions {
     /// Count `tcpseq` and `tcpack` (potiron does; the embedded store does not).
     pub per_packet_fields: bool,
-    /// Count the application fields (DNS, TLS, HTTP).
+    /// Count trident's extension fields: the application fields (DNS, TLS, HTTP) and the
+    /// link-layer ones (source and destination MAC, source MAC vendor).
     pub app_fields: bool,
     /// Keep TCP ISN samples ([`IsnSample`], one per TCP packet: potiron's `--isn`).
     pub isn: bool,
@@ -198,6 +229,32 @@ const NANOS_PER_MICRO: i64 = 1_000;
 type NumKey = (Day, i16, Field, i64);
 /// Key of a text count.
 type TextKey = (Day, i16, Field, Box<str>);
+/// Key of a link-layer count: day, source MAC, destination MAC (48-bit numbers).
+type MacKey = (Day, u64, u64);
+/// Frames per (day, `eth_src` or `eth_dst`, MAC as a 48-bit number).
+type ByMac = HashMap<(Day, Field, i64), u64, RandomState>;
+/// Frames per (day, source MAC vendor).
+type ByVendor = HashMap<(Day, &'static str), u64, RandomState>;
+
+/// A MAC address as a 48-bit number.
+fn mac_num(m: &MacAddr) -> u64 {
+    m.0.iter().fold(0u64, |acc, b| acc << 8 | u64::from(*b))
+}
+
+/// The six bytes of a 48-bit number written by [`mac_num`] (and kept in an `i64` key).
+fn mac_bytes(v: i64) -> [u8; 6] {
+    let b = v.to_be_bytes();
+    [b[2], b[3], b[4], b[5], b[6], b[7]]
+}
+
+/// The `mac_vendor` value of a source MAC.
+fn mac_vendor(m: &MacAddr) -> &'static str {
+    match trident_host::oui::vendor(m) {
+        Some(v) => v,
+        None if trident_host::oui::is_locally_administered(m) => MAC_LOCAL,
+        None => MAC_UNKNOWN,
+    }
+}
 
 /// One file's counts per (day, protocol, field, value).
 #[derive(Debug, Default, Clone)]
@@ -216,6 +273,9 @@ pub struct FileAgg {
     pub isn: Vec<IsnSample>,
     /// Per-second cache of the day (packets arrive in time order, mostly).
     last_sec: Option<(i64, Day)>,
+    /// Frames per (day, source MAC, destination MAC): one map update per frame; the
+    /// `eth_src`, `eth_dst` and `mac_vendor` counts are derived from it when read.
+    macs: HashMap<MacKey, u64, RandomState>,
 }
 
 /// One aggregated row: `count` occurrences of `value` for `field` on `day` in protocol
@@ -258,10 +318,30 @@ impl FileAgg {
         } else {
             None
         };
+        let eth = if opts.app_fields {
+            p.eth.as_ref()
+        } else {
+            None
+        };
         if pot.is_none() && app.is_none() {
+            // Link-layer counts cover every frame (ARP, IPv6, ...), but only IPv4 and
+            // application packets are "counted" and make a day (potiron's `_DAYS`).
+            if let Some(e) = eth {
+                let day = self.day(ts);
+                *self
+                    .macs
+                    .entry((day, mac_num(&e.src), mac_num(&e.dst)))
+                    .or_insert(0) += 1;
+            }
             return;
         }
         let day = self.day(ts);
+        if let Some(e) = eth {
+            *self
+                .macs
+                .entry((day, mac_num(&e.src), mac_num(&e.dst)))
+                .or_insert(0) += 1;
+        }
         self.days.insert(day);
         self.counted += 1;
         if let Some(pp) = pot {
@@ -345,10 +425,38 @@ impl FileAgg {
         }
     }
 
+    /// The link-layer counts derived from the (day, source, destination) frame counts:
+    /// per (day, field, MAC) for `eth_src`/`eth_dst`, and per (day, vendor).
+    fn mac_counts(&self) -> (ByMac, ByVendor) {
+        let mut by_mac = ByMac::default();
+        let mut by_vendor = ByVendor::default();
+        for (&(day, src, dst), &n) in &self.macs {
+            let (s, d) = (
+                i64::try_from(src).unwrap_or(0),
+                i64::try_from(dst).unwrap_or(0),
+            );
+            *by_mac.entry((day, Field::EthSrc, s)).or_insert(0) += n;
+            *by_mac.entry((day, Field::EthDst, d)).or_insert(0) += n;
+        }
+        for (&(day, field, v), &n) in &by_mac {
+            if field == Field::EthSrc {
+                let vendor = mac_vendor(&MacAddr(mac_bytes(v)));
+                *by_vendor.entry((day, vendor)).or_insert(0) += n;
+            }
+        }
+        (by_mac, by_vendor)
+    }
+
     /// Number of distinct (day, protocol, field, value) counts.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.num.len() + self.text.len()
+        let link = if self.macs.is_empty() {
+            0
+        } else {
+            let (m, v) = self.mac_counts();
+            m.len() + v.len()
+        };
+        self.num.len() + self.text.len() + link
     }
 
     /// True when nothing was counted.
@@ -368,6 +476,17 @@ impl FileAgg {
         }
         for ((day, pr, field, v), &n) in &self.text {
             f(*day, *pr, *field, v, n);
+        }
+        if !self.macs.is_empty() {
+            let (by_mac, by_vendor) = self.mac_counts();
+            for (&(day, field, v), &n) in &by_mac {
+                buf.clear();
+                field.write_num(v, &mut buf);
+                f(day, NO_PROTOCOL, field, &buf, n);
+            }
+            for (&(day, vendor), &n) in &by_vendor {
+                f(day, NO_PROTOCOL, Field::MacVendor, vendor, n);
+            }
         }
     }
 

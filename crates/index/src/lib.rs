@@ -24,7 +24,9 @@ mod sqlite;
 
 use std::collections::{BTreeSet, HashMap};
 
-pub use agg::{AggOptions, AggRow, Day, Field, FileAgg, IsnSample, NO_PROTOCOL};
+pub use agg::{
+    AggOptions, AggRow, Day, Field, FileAgg, IsnSample, MAC_LOCAL, MAC_UNKNOWN, NO_PROTOCOL,
+};
 pub use error::IndexError;
 pub use read::{FileMeta, read_capture};
 pub use redis_store::{RedisLayout, RedisStore};

@@ -52,6 +52,14 @@ pub enum LiveError {
         #[source]
         source: std::io::Error,
     },
+    /// A packet sink (live analysis, live publishing) failed.
+    #[error("{what}: {message}")]
+    Sink {
+        /// Which sink (e.g. `live analysis`).
+        what: &'static str,
+        /// What went wrong.
+        message: String,
+    },
     /// The configuration cannot work (explained in the message).
     #[error("{0}")]
     Config(String),

@@ -11,6 +11,12 @@
 //! [`PcapngWriter`] copies it into a 1 MiB write buffer. Stopping is cooperative: the caller
 //! sets an [`AtomicBool`] (from a signal handler) and the loop, which wakes at least every
 //! [`READ_TIMEOUT_MS`], closes every file with its statistics block.
+//!
+//! With [`CaptureConfig::per_host`] the packets go to one file per host instead
+//! ([`PerHostWriter`]: MAC, or IP behind a router, with a bounded number of open files).
+//! [`run_with`] also hands every written packet to a [`PacketSink`]: the CLI's live
+//! analysis (`--analyze`) and live publishing (`--publish`) are sinks, so this crate stays
+//! free of the index and of brokers.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -18,6 +24,8 @@
 mod error;
 pub mod output;
 pub mod pcapng;
+pub mod per_host;
+pub mod sink;
 pub mod truncate;
 
 use std::path::PathBuf;
@@ -27,6 +35,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub use error::LiveError;
 pub use output::{OutputTarget, RotatePolicy, Rotator};
 pub use pcapng::{EndStats, InterfaceDescription, PcapngWriter};
+pub use per_host::{HostKey, PerHostWriter};
+pub use sink::{CapturedPacket, NoSink, PacketSink};
 pub use trident_types::{LinkType, Timestamp};
 pub use truncate::headers_only_len;
 
@@ -68,6 +78,9 @@ pub struct CaptureConfig {
     pub duration: Option<Duration>,
     /// Stop after this many packets.
     pub count: Option<u64>,
+    /// One file per host, with at most this many open (`output` is then a directory);
+    /// `None`: one capture (rotating).
+    pub per_host: Option<usize>,
 }
 
 impl CaptureConfig {
@@ -85,6 +98,7 @@ impl CaptureConfig {
             rotate: RotatePolicy::default(),
             duration: None,
             count: None,
+            per_host: None,
         }
     }
 
@@ -116,6 +130,14 @@ pub struct Progress {
     pub files: u64,
     /// Time since the capture started.
     pub elapsed: Duration,
+    /// With `per_host`: hosts seen.
+    pub hosts: u64,
+    /// With `per_host`: files open now.
+    pub open_files: u64,
+    /// With `per_host`: files closed to keep the bound on open files.
+    pub evictions: u64,
+    /// With `per_host`: packets that belonged to no host (broadcast to broadcast).
+    pub unfiled: u64,
 }
 
 /// The outcome of a capture.
@@ -195,6 +217,18 @@ pub fn run(
     stop: &AtomicBool,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Summary, LiveError> {
+    run_with(config, stop, progress, &mut NoSink)
+}
+
+/// [`run`], handing every written packet to `sink` as well (and calling its
+/// [`PacketSink::tick`] on every clock check). A sink error stops the capture; the files
+/// are closed first.
+pub fn run_with(
+    config: &CaptureConfig,
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(&Progress),
+    sink: &mut dyn PacketSink,
+) -> Result<Summary, LiveError> {
     let snaplen = config.effective_snaplen();
     let iface = &config.interface;
     let snaplen_i32 = i32::try_from(snaplen)
@@ -225,9 +259,21 @@ pub fn run(
     let start_wall = now_ts();
     let (y, mo, d, h, mi, s) = start_wall.utc_civil();
     let prefix = format!("trident-{iface}-{y:04}{mo:02}{d:02}T{h:02}{mi:02}{s:02}Z");
-    let target = OutputTarget::new(&config.output, config.rotate.rotates(), prefix);
-    let mut rotator = Rotator::new(target, config.rotate, description);
-    rotator.open_first()?;
+    let mut rotator = match config.per_host {
+        Some(max_open) => Output::PerHost(PerHostWriter::new(
+            &config.output,
+            prefix,
+            config.rotate,
+            description,
+            max_open,
+        )?),
+        None => {
+            let target = OutputTarget::new(&config.output, config.rotate.rotates(), prefix);
+            let mut r = Rotator::new(target, config.rotate, description);
+            r.open_first()?;
+            Output::Single(r)
+        }
+    };
 
     // libpcap's read timeout does not fire on Linux's TPACKET_V3 ring while no packet
     // arrives at all (the kernel never retires an empty block), so an idle interface would
@@ -253,6 +299,7 @@ pub fn run(
             &mut rotator,
             link_type,
             start_wall,
+            sink,
         );
         done.store(true, Ordering::Relaxed);
         r
@@ -273,14 +320,16 @@ pub fn run(
 }
 
 /// The read loop proper; returns why it ended and the counters so far.
+#[allow(clippy::too_many_arguments)]
 fn capture_loop(
     config: &CaptureConfig,
     stop: &AtomicBool,
     progress: &mut dyn FnMut(&Progress),
     cap: &mut pcap::Capture<pcap::Active>,
-    rotator: &mut Rotator,
+    rotator: &mut Output,
     link_type: LinkType,
     start_wall: Timestamp,
+    sink: &mut dyn PacketSink,
 ) -> (Result<EndReason, LiveError>, Progress) {
     let iface = &config.interface;
     let started = Instant::now();
@@ -310,17 +359,27 @@ fn capture_loop(
                         p.data.len()
                     };
                     let data = p.data.get(..keep).unwrap_or(p.data);
-                    rotator.write(ts, data, h.len)?;
+                    rotator.write(link_type, ts, data, h.len)?;
                     state.packets += 1;
+                    sink.packet(&CapturedPacket {
+                        number: state.packets,
+                        ts,
+                        link_type,
+                        data,
+                        origlen: h.len,
+                    })?;
                     since_clock += 1;
                     if since_clock >= CLOCK_EVERY_PACKETS {
                         since_clock = 0;
                         check_clock = true;
                     }
                     // Size rotation is checked per packet (it is a comparison).
-                    if config.rotate.max_bytes.is_some() && rotator.due(Instant::now()) {
+                    if let Output::Single(r) = rotator
+                        && config.rotate.max_bytes.is_some()
+                        && r.due(Instant::now())
+                    {
                         let stats = end_stats(cap, start_wall, state.packets);
-                        rotator.rotate(&stats)?;
+                        r.rotate(&stats)?;
                     }
                 }
                 // A timeout, or the ticker's break: time to look at the clock.
@@ -342,10 +401,19 @@ fn capture_loop(
                 {
                     return Ok(EndReason::Duration);
                 }
-                if rotator.due(now) {
-                    let stats = end_stats(cap, start_wall, state.packets);
-                    rotator.rotate(&stats)?;
+                match rotator {
+                    Output::Single(r) => {
+                        if r.due(now) {
+                            let stats = end_stats(cap, start_wall, state.packets);
+                            r.rotate(&stats)?;
+                        }
+                    }
+                    Output::PerHost(p) => {
+                        p.set_stats(end_stats(cap, start_wall, state.packets));
+                        p.rotate_due(now)?;
+                    }
                 }
+                sink.tick(now)?;
                 if now.saturating_duration_since(last_report) >= PROGRESS_EVERY {
                     last_report = now;
                     fill(&mut state, cap, rotator, started);
@@ -379,7 +447,7 @@ fn end_stats(cap: &mut pcap::Capture<pcap::Active>, start: Timestamp, delivered:
 fn fill(
     state: &mut Progress,
     cap: &mut pcap::Capture<pcap::Active>,
-    rotator: &Rotator,
+    rotator: &Output,
     started: Instant,
 ) {
     fill_counters(state, cap, rotator);
@@ -387,7 +455,7 @@ fn fill(
 }
 
 /// Refreshes the progress counters from libpcap and the files.
-fn fill_counters(state: &mut Progress, cap: &mut pcap::Capture<pcap::Active>, rotator: &Rotator) {
+fn fill_counters(state: &mut Progress, cap: &mut pcap::Capture<pcap::Active>, rotator: &Output) {
     if let Ok(s) = cap.stats() {
         state.received = u64::from(s.received);
         state.dropped_kernel = u64::from(s.dropped);
@@ -395,4 +463,60 @@ fn fill_counters(state: &mut Progress, cap: &mut pcap::Capture<pcap::Active>, ro
     }
     state.bytes = rotator.bytes_written();
     state.files = rotator.files_written();
+    if let Output::PerHost(p) = rotator {
+        state.hosts = p.hosts() as u64;
+        state.open_files = p.open_files() as u64;
+        state.evictions = p.evictions();
+        state.unfiled = p.unfiled();
+    }
+}
+
+/// The files being written: one rotating capture, or one per host.
+#[derive(Debug)]
+enum Output {
+    Single(Rotator),
+    PerHost(PerHostWriter),
+}
+
+impl Output {
+    fn write(
+        &mut self,
+        link_type: LinkType,
+        ts: Timestamp,
+        data: &[u8],
+        origlen: u32,
+    ) -> Result<(), LiveError> {
+        match self {
+            Output::Single(r) => r.write(ts, data, origlen),
+            Output::PerHost(p) => p.write(link_type, ts, data, origlen).map(|_| ()),
+        }
+    }
+
+    fn close(&mut self, stats: &EndStats) -> Result<(), LiveError> {
+        match self {
+            Output::Single(r) => r.close(stats),
+            Output::PerHost(p) => p.close(stats),
+        }
+    }
+
+    fn bytes_written(&self) -> u64 {
+        match self {
+            Output::Single(r) => r.bytes_written(),
+            Output::PerHost(p) => p.bytes_written(),
+        }
+    }
+
+    fn files_written(&self) -> u64 {
+        match self {
+            Output::Single(r) => r.files_written(),
+            Output::PerHost(p) => p.files_written(),
+        }
+    }
+
+    fn kept_files(&self) -> Vec<PathBuf> {
+        match self {
+            Output::Single(r) => r.kept_files(),
+            Output::PerHost(p) => p.kept_files(),
+        }
+    }
 }

@@ -266,11 +266,11 @@ pub fn node(e: &Endpoint) -> Node {
         top_confidence: top.map_or(0.0, |r| r.1),
         ipv4_os: or_no_data(e.os.as_deref()),
         ipv6_os: NO_DATA.to_string(),
-        ipv4_rdns: NO_DATA.to_string(),
-        ipv6_rdns: NO_DATA.to_string(),
+        ipv4_rdns: or_no_data(e.rdns_v4.as_deref()),
+        ipv6_rdns: or_no_data(e.rdns_v6.as_deref()),
         ether_vendor: or_no_data(e.vendor.as_deref()),
         controller_type: "faucet".to_string(),
-        acls: "[]".to_string(),
+        acls: serde_json::to_string(&e.acls).unwrap_or_else(|_| "[]".to_string()),
     }
 }
 

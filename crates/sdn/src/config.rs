@@ -154,8 +154,10 @@ pub struct SdnConfig {
     pub trunk_ports: BTreeMap<String, u32>,
     /// Track MACs whose newest IP is globally routable (`learn_public_addresses`).
     pub learn_public_addresses: bool,
-    /// Apply ACLs from `rules_file` automatically (`automated_acls`; not implemented yet).
+    /// Apply ACLs from `rules_file` automatically (`automated_acls`; see [`crate::acl`]).
     pub automated_acls: bool,
+    /// With `automated_acls`: log the `acls_in` changes the rules ask for, change nothing.
+    pub acls_dry_run: bool,
     /// ACL rules (`rules_file`).
     pub rules_file: Option<PathBuf>,
     /// Seconds between reinvestigation passes; timeouts are twice this.
@@ -187,6 +189,20 @@ pub struct SdnConfig {
     pub model: Option<PathBuf>,
     /// HTTP listen address for `trident sdn run`.
     pub listen: String,
+    /// Start a capture only once Faucet reports (`CONFIG_CHANGE`) that it applied the
+    /// mirror change, waiting at most this many seconds (0: start at once, as Poseidon did).
+    pub mirror_apply_wait: u64,
+    /// Faucet's pid file: after each change trident asks for, Faucet is sent `SIGHUP` so it
+    /// reloads at once instead of at its next stat poll (about every 3 s). Same host only.
+    pub faucet_pid_file: Option<PathBuf>,
+    /// Look up reverse DNS names of endpoint addresses (Poseidon's `ipv4_rdns`/`ipv6_rdns`).
+    pub rdns: bool,
+    /// Timeout of one reverse DNS lookup, in milliseconds.
+    pub rdns_timeout_ms: u64,
+    /// Write Poseidon's `timeout: 2F+1` and `arp_neighbor_timeout: F` into each mirror
+    /// switch of faucet.yaml at start-up (Poseidon always did; trident only reads them
+    /// unless this is set).
+    pub write_faucet_timeouts: bool,
     /// Poseidon keys read but not used by trident (Prometheus, network_tap, Volos, ...).
     pub poseidon_unused: BTreeMap<String, String>,
 }
@@ -208,6 +224,7 @@ impl Default for SdnConfig {
             trunk_ports: BTreeMap::new(),
             learn_public_addresses: false,
             automated_acls: false,
+            acls_dry_run: false,
             rules_file: None,
             reinvestigation_frequency: 900,
             max_concurrent_reinvestigations: 2,
@@ -223,6 +240,11 @@ impl Default for SdnConfig {
             faucetconfrpc: RpcConfig::default(),
             model: None,
             listen: "127.0.0.1:5000".into(),
+            mirror_apply_wait: 10,
+            faucet_pid_file: None,
+            rdns: false,
+            rdns_timeout_ms: 500,
+            write_faucet_timeouts: false,
             poseidon_unused: BTreeMap::new(),
         }
     }

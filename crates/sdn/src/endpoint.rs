@@ -122,6 +122,15 @@ pub struct Endpoint {
     pub names: Vec<String>,
     /// Services offered, `proto/port`, from the passive inventory.
     pub services: Vec<String>,
+    /// ACLs the rules file applied to its port (automated ACLs).
+    #[serde(default)]
+    pub acls: Vec<String>,
+    /// Reverse DNS name of `ipv4` (with `rdns` on).
+    #[serde(default)]
+    pub rdns_v4: Option<String>,
+    /// Reverse DNS name of `ipv6` (with `rdns` on).
+    #[serde(default)]
+    pub rdns_v6: Option<String>,
     /// Where it is mirrored right now: (switch, port) actually mirrored (proxy applied).
     pub mirrored_at: Option<(String, u32)>,
     /// Captures made.
@@ -162,6 +171,9 @@ impl Endpoint {
             vendor,
             names: Vec::new(),
             services: Vec::new(),
+            acls: Vec::new(),
+            rdns_v4: None,
+            rdns_v6: None,
             mirrored_at: None,
             captures: 0,
             history: Vec::new(),

@@ -68,6 +68,27 @@ pub(crate) struct Shared {
     pub(crate) config: SdnConfig,
     pub(crate) started: f64,
     pub(crate) source_state: Mutex<String>,
+    pub(crate) faucet: Mutex<FaucetInfo>,
+}
+
+/// What the engine learnt about Faucet's configuration at start-up, and how mirror changes
+/// were applied.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FaucetInfo {
+    /// Each DP's `timeout` / `arp_neighbor_timeout` as read from the config at start-up.
+    pub timeouts: std::collections::BTreeMap<String, crate::stack::DpTimeouts>,
+    /// The stack root, if Faucet is stacked.
+    pub stack_root: Option<String>,
+    /// Seconds without a Faucet event after which an operating endpoint is timed out.
+    pub not_observed_seconds: f64,
+    /// Captures started after Faucet reported the mirror change applied.
+    pub mirror_applied: u64,
+    /// Captures started after `mirror_apply_wait` ran out without that report.
+    pub mirror_apply_timeouts: u64,
+    /// `acls_in` changes made (or, dry-run, that would have been made) by automated ACLs.
+    pub acl_changes: u64,
+    /// The last automated-ACL changes, newest last (at most 32).
+    pub acl_log: Vec<String>,
 }
 
 /// A command for the engine task.
@@ -106,6 +127,8 @@ pub struct Status {
     pub captures: BTreeCounts,
     /// The last error worth showing.
     pub last_error: Option<String>,
+    /// Faucet's config as read at start-up, mirror-apply and ACL counters.
+    pub faucet: FaucetInfo,
 }
 
 /// A small sorted name -> count map.
@@ -131,6 +154,25 @@ pub struct Engine {
     cmd_rx: mpsc::Receiver<(Command, Reply)>,
     cmd_tx: mpsc::Sender<(Command, Reply)>,
     model: Arc<Model>,
+    /// Captures waiting for Faucet to apply their mirror.
+    pending: Vec<Pending>,
+    /// DPs for which a `CONFIG_CHANGE` arrived since the last look (`*`: controller-wide).
+    applied: Mutex<Vec<String>>,
+    rules: Option<crate::acl::Rules>,
+    /// Per (switch, port): the rule ACLs last reconciled.
+    acl_seen: HashMap<(String, u32), crate::acl::Matches>,
+    rdns: Option<Arc<crate::rdns::Rdns>>,
+    rdns_inflight: std::collections::HashSet<std::net::IpAddr>,
+}
+
+/// A capture waiting for Faucet to apply its mirror.
+struct Pending {
+    id: EndpointId,
+    switch: String,
+    mac: String,
+    generation: u64,
+    dp: String,
+    since: std::time::Instant,
 }
 
 impl std::fmt::Debug for Engine {
@@ -171,6 +213,12 @@ impl Engine {
             config,
             started: now(),
             source_state: Mutex::new("not started".into()),
+            faucet: Mutex::new(FaucetInfo::default()),
+        });
+        let rdns = shared.config.rdns.then(|| {
+            Arc::new(crate::rdns::Rdns::new(Duration::from_millis(
+                shared.config.rdns_timeout_ms.max(1),
+            )))
         });
         Ok(Engine {
             shared,
@@ -178,6 +226,12 @@ impl Engine {
             cmd_rx,
             cmd_tx,
             model: Arc::new(model),
+            pending: Vec::new(),
+            applied: Mutex::new(Vec::new()),
+            rules: None,
+            acl_seen: HashMap::new(),
+            rdns,
+            rdns_inflight: std::collections::HashSet::new(),
         })
     }
 
@@ -195,9 +249,11 @@ impl Engine {
     /// everything and saves.
     pub async fn run(mut self, shutdown: impl Future<Output = ()> + Send) -> Result<(), SdnError> {
         let cfg = self.shared.config.clone();
+        self.startup_config().await;
         for e in self.book.clear_all().await {
             self.error(format!("start-up mirror cleanup: {e}"));
         }
+        self.nudge_faucet();
         self.sync_mirror_stats();
         let (stop_tx, stop_rx) = watch::channel(false);
         let (in_tx, mut in_rx) = mpsc::channel::<Input>(INPUT_QUEUE);
@@ -224,6 +280,7 @@ impl Engine {
         }
         drop(in_tx);
         let (cap_tx, mut cap_rx) = mpsc::channel::<(EndpointId, u64, CaptureOutcome)>(64);
+        let (rdns_tx, mut rdns_rx) = mpsc::channel::<(std::net::IpAddr, Option<String>)>(256);
         let mut captures: HashMap<EndpointId, Arc<AtomicBool>> = HashMap::new();
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -232,6 +289,7 @@ impl Engine {
         tokio::pin!(shutdown);
         loop {
             let mut pending_reply: Option<(Reply, Result<Vec<EndpointId>, SdnError>)> = None;
+            let mut ticked = false;
             let actions = tokio::select! {
                 () = &mut shutdown => break,
                 input = in_rx.recv(), if inputs_open => {
@@ -245,7 +303,13 @@ impl Engine {
                                     Err(_) => break,
                                 }
                             }
-                            self.inputs(batch)
+                            let before = self.endpoint_count();
+                            let actions = self.inputs(batch);
+                            // A new host: schedule it now rather than at the next tick.
+                            if self.endpoint_count() > before {
+                                tick.reset_immediately();
+                            }
+                            actions
                         }
                     }
                 }
@@ -264,13 +328,28 @@ impl Engine {
                     }
                     None => Vec::new(),
                 },
+                named = rdns_rx.recv() => {
+                    if let Some((ip, name)) = named {
+                        self.rdns_done(ip, name);
+                    }
+                    Vec::new()
+                },
                 _ = tick.tick() => {
                     let t = now();
-                    let mut core = self.shared.core.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-                    core.tick(t)
+                    let actions = {
+                        let mut core = self.shared.core.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        core.tick(t)
+                    };
+                    self.rdns_schedule(&rdns_tx);
+                    ticked = true;
+                    actions
                 },
             };
             self.execute(actions, &mut captures, &cap_tx).await;
+            self.release_pending(&mut captures, &cap_tx);
+            if ticked {
+                self.reconcile_acls().await;
+            }
             // Commands are answered once their mirror changes are done.
             if let Some((reply, res)) = pending_reply {
                 let _ = reply.send(res);
@@ -331,6 +410,16 @@ impl Engine {
                     match parse_line(&line) {
                         Ok(ev) => {
                             stats.record(&ev, t);
+                            if let crate::events::EventBody::ConfigChange(c) = &ev.body {
+                                let who = if ev.dp_id == 0 {
+                                    (c.success == Some(true)).then(|| "*".to_string())
+                                } else {
+                                    Some(ev.dp_name.clone())
+                                };
+                                if let Some(w) = who {
+                                    lock(&self.applied).push(w);
+                                }
+                            }
                             actions.extend(core.apply_event(&ev, t));
                         }
                         Err(e) => stats.record_malformed(&e, "event source"),
@@ -455,7 +544,13 @@ impl Engine {
                     port,
                     mac,
                 } => {
-                    if let Err(e) = self.book.mirror(&switch, port).await {
+                    let first = self.book.is_first(&switch, port);
+                    if first {
+                        // Reports of reloads that began before this change do not count.
+                        lock(&self.applied).clear();
+                    }
+                    let target = self.book.mirror(&switch, port).await;
+                    if let Err(e) = target {
                         self.error(format!("mirror {id} ({switch} port {port}): {e}"));
                         let mut core = self
                             .shared
@@ -473,7 +568,23 @@ impl Engine {
                             .unwrap_or_else(std::sync::PoisonError::into_inner);
                         core.get(&id).map_or(0, |e| e.captures)
                     };
-                    self.start_capture(id, switch, mac, generation, captures, cap_tx);
+                    let wait = self.shared.config.mirror_apply_wait;
+                    let dp = target.map(|t| t.dp_name).unwrap_or_default();
+                    if first {
+                        self.nudge_faucet();
+                    }
+                    if wait > 0 && (first || self.pending.iter().any(|p| p.dp == dp)) {
+                        self.pending.push(Pending {
+                            id,
+                            switch,
+                            mac,
+                            generation,
+                            dp,
+                            since: std::time::Instant::now(),
+                        });
+                    } else {
+                        self.start_capture(id, switch, mac, generation, captures, cap_tx);
+                    }
                 }
                 Action::Unmirror {
                     id,
@@ -484,8 +595,13 @@ impl Engine {
                     if let Some(flag) = captures.remove(&id) {
                         flag.store(true, Ordering::SeqCst);
                     }
+                    self.pending.retain(|p| p.id != id);
+                    let changed_before = self.book.stats.removed;
                     if let Err(e) = self.book.unmirror(&switch, port, trunk).await {
                         self.error(format!("unmirror {id} ({switch} port {port}): {e}"));
+                    }
+                    if self.book.stats.removed != changed_before {
+                        self.nudge_faucet();
                     }
                 }
             }
@@ -544,6 +660,427 @@ impl Engine {
             });
             let _ = tx.send((id, generation, outcome)).await;
         });
+    }
+
+    fn endpoint_count(&self) -> usize {
+        self.shared
+            .core
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// Starts the captures whose mirror Faucet reported applied (a `CONFIG_CHANGE` for their
+    /// DP, or a successful controller-wide one, after the change), or whose wait ran out.
+    fn release_pending(
+        &mut self,
+        captures: &mut HashMap<EndpointId, Arc<AtomicBool>>,
+        cap_tx: &mpsc::Sender<(EndpointId, u64, CaptureOutcome)>,
+    ) {
+        if self.pending.is_empty() {
+            lock(&self.applied).clear();
+            return;
+        }
+        let applied: Vec<String> = std::mem::take(&mut *lock(&self.applied));
+        let wait = Duration::from_secs(self.shared.config.mirror_apply_wait);
+        let pending = std::mem::take(&mut self.pending);
+        for p in pending {
+            let done = applied.iter().any(|a| a == "*" || *a == p.dp);
+            let late = p.since.elapsed() >= wait;
+            if !(done || late) {
+                self.pending.push(p);
+                continue;
+            }
+            {
+                let mut f = lock(&self.shared.faucet);
+                if done {
+                    f.mirror_applied += 1;
+                } else {
+                    f.mirror_apply_timeouts += 1;
+                }
+            }
+            if !done {
+                tracing::warn!(
+                    id = p.id,
+                    dp = p.dp,
+                    "no CONFIG_CHANGE from Faucet within {wait:?} of the mirror change; capturing anyway"
+                );
+            }
+            self.start_capture(p.id, p.switch, p.mac, p.generation, captures, cap_tx);
+        }
+    }
+
+    /// Sends `SIGHUP` to Faucet (pid from `faucet_pid_file`) so it reloads its config now.
+    fn nudge_faucet(&self) {
+        let Some(pid_file) = &self.shared.config.faucet_pid_file else {
+            return;
+        };
+        let pid = match std::fs::read_to_string(pid_file) {
+            Ok(t) => t.trim().to_string(),
+            Err(e) => {
+                self.error(format!(
+                    "reading Faucet's pid file {}: {e}",
+                    pid_file.display()
+                ));
+                return;
+            }
+        };
+        if pid.is_empty() || !pid.bytes().all(|b| b.is_ascii_digit()) {
+            self.error(format!(
+                "Faucet's pid file {} holds {pid:?}, not a pid",
+                pid_file.display()
+            ));
+            return;
+        }
+        // The shell's own `kill` (no procps needed).
+        match std::process::Command::new("sh")
+            .args(["-c", "kill -HUP \"$1\"", "sh", &pid])
+            .stderr(std::process::Stdio::null())
+            .status()
+        {
+            Ok(s) if s.success() => {}
+            Ok(s) => self.error(format!("kill -HUP {pid} (Faucet): {s}")),
+            Err(e) => self.error(format!("running kill -HUP {pid}: {e}")),
+        }
+    }
+
+    /// Start-up reading (and optional writing) of Faucet's config: timeouts, stacking,
+    /// automated-ACL rules and their included ACL files.
+    async fn startup_config(&mut self) {
+        let cfg = self.shared.config.clone();
+        let control = self.book.control().clone();
+        let text = match control.get_config().await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::info!("not reading Faucet's config at start-up: {e}");
+                if cfg.automated_acls {
+                    self.error(format!("automated ACLs disabled: {e}"));
+                }
+                return;
+            }
+        };
+        let mut doc = match crate::yaml::parse(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                self.error(format!("Faucet config at start-up: {e}"));
+                return;
+            }
+        };
+        let mut write = false;
+        if cfg.write_faucet_timeouts
+            && let Some(d) = crate::stack::with_poseidon_timeouts(&doc, &cfg)
+        {
+            doc = d;
+            write = true;
+        }
+        match crate::stack::stack_plan(&doc, &cfg) {
+            Ok(Some(d)) => {
+                doc = d;
+                write = true;
+            }
+            Ok(None) => {}
+            Err(e) => self.error(format!("Faucet stacking: {e}")),
+        }
+        if write {
+            match serde_norway::to_string(&doc) {
+                Ok(t) => {
+                    if let Err(e) = control.set_config_file("", &t).await {
+                        self.error(format!("writing Faucet's config at start-up: {e}"));
+                    }
+                }
+                Err(e) => self.error(format!("serialising Faucet's config: {e}")),
+            }
+        }
+        let timeouts = crate::stack::timeouts(&doc);
+        let f = cfg.reinvestigation_frequency.max(1) as f64;
+        let longest = cfg
+            .mirror_ports
+            .keys()
+            .filter_map(|sw| timeouts.get(sw))
+            .map(crate::stack::DpTimeouts::effective_timeout)
+            .max();
+        let not_observed = {
+            let mut core = self
+                .shared
+                .core
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if let Some(t) = longest {
+                if t as f64 > 2.0 * f {
+                    tracing::warn!(
+                        "Faucet's host timeout {t} s is longer than 2 x reinvestigation_frequency ({} s): a present host is re-reported only every {t} s, so trident waits {} s before calling it not observed (Poseidon wrote timeout = 2F+1; see write_faucet_timeouts)",
+                        2.0 * f,
+                        t + 10
+                    );
+                }
+                core.widen_not_observed(t as f64 + 10.0);
+            }
+            core.options().not_observed
+        };
+        {
+            let mut info = lock(&self.shared.faucet);
+            info.timeouts = timeouts;
+            info.stack_root = crate::stack::stack_root(&doc);
+            info.not_observed_seconds = not_observed;
+        }
+        if cfg.automated_acls {
+            self.load_rules(&control, &doc).await;
+        }
+    }
+
+    async fn load_rules(&mut self, control: &Arc<dyn MirrorControl>, doc: &serde_norway::Value) {
+        let cfg = &self.shared.config;
+        let Some(path) = cfg.rules_file.clone() else {
+            self.error("automated_acls is on but no rules_file is set".into());
+            return;
+        };
+        let rules = match crate::acl::Rules::from_file(&path) {
+            Ok(r) => r,
+            Err(e) => {
+                self.error(format!("automated ACLs disabled: {e}"));
+                return;
+            }
+        };
+        let mut defined = crate::acl::defined_acls(doc);
+        let mut names = Vec::new();
+        for (src, name) in rules.include_names() {
+            let text = match std::fs::read_to_string(&src) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.error(format!(
+                        "automated ACLs disabled: reading {} (included by {}): {e}",
+                        src.display(),
+                        path.display()
+                    ));
+                    return;
+                }
+            };
+            match crate::yaml::parse(&text) {
+                Ok(d) => defined.extend(crate::acl::defined_acls(&d)),
+                Err(e) => {
+                    self.error(format!("automated ACLs disabled: {}: {e}", src.display()));
+                    return;
+                }
+            }
+            if !cfg.acls_dry_run
+                && let Err(e) = control.set_config_file(&name, &text).await
+            {
+                self.error(format!("automated ACLs disabled: writing {name}: {e}"));
+                return;
+            }
+            names.push(name);
+        }
+        if let Err(e) = rules.check_defined(&defined) {
+            self.error(format!("automated ACLs disabled: {e}"));
+            return;
+        }
+        if !names.is_empty() && !cfg.acls_dry_run {
+            let text = match control.get_config().await {
+                Ok(t) => t,
+                Err(e) => {
+                    self.error(format!("automated ACLs disabled: {e}"));
+                    return;
+                }
+            };
+            match crate::acl::with_includes(&text, &names) {
+                Ok(Some(t)) => {
+                    if let Err(e) = control.set_config_file("", &t).await {
+                        self.error(format!("automated ACLs disabled: adding include: {e}"));
+                        return;
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.error(format!("automated ACLs disabled: {e}"));
+                    return;
+                }
+            }
+        }
+        tracing::info!(
+            rules = rules.rules.len(),
+            dry_run = cfg.acls_dry_run,
+            "automated ACLs from {}",
+            path.display()
+        );
+        self.rules = Some(rules);
+    }
+
+    /// Automated ACLs: for every port whose endpoints' rule ACLs changed since the last
+    /// pass, bring its `acls_in` in line (or, dry-run, log what would change).
+    async fn reconcile_acls(&mut self) {
+        let Some(rules) = &self.rules else {
+            return;
+        };
+        let endpoints = {
+            let core = self
+                .shared
+                .core
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            core.iter().cloned().collect::<Vec<_>>()
+        };
+        let want = crate::acl::desired(rules, &endpoints);
+        let changed: Vec<Endpoint> = endpoints
+            .into_iter()
+            .filter(|e| {
+                let key = (e.segment.clone(), e.port);
+                self.acl_seen.get(&key) != want.get(&key)
+            })
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
+        let control = self.book.control().clone();
+        let text = match control.get_config().await {
+            Ok(t) => t,
+            Err(e) => {
+                self.error(format!("automated ACLs: reading Faucet's config: {e}"));
+                return;
+            }
+        };
+        let (changes, errors) = crate::acl::plan(rules, &changed, &text);
+        for e in errors {
+            self.error(format!("automated ACLs: {e}"));
+        }
+        let dry = self.shared.config.acls_dry_run;
+        let t = now();
+        let mut ok_ports = Vec::new();
+        for c in &changes {
+            let res = if dry {
+                Ok(())
+            } else {
+                control.set_port_acls(&c.dp, c.port, &c.new).await
+            };
+            match res {
+                Ok(()) => {
+                    let line = format!("{}{c}", if dry { "dry-run: would set " } else { "" });
+                    tracing::info!("automated ACLs: {line}");
+                    let mut f = lock(&self.shared.faucet);
+                    f.acl_changes += 1;
+                    f.acl_log.push(line);
+                    if f.acl_log.len() > 32 {
+                        f.acl_log.remove(0);
+                    }
+                    ok_ports.push((c.dp.clone(), c.port));
+                }
+                Err(e) => self.error(format!("automated ACLs: {} port {}: {e}", c.dp, c.port)),
+            }
+        }
+        if !dry && !changes.is_empty() {
+            self.nudge_faucet();
+        }
+        // Record per endpoint what its port now carries from the rules.
+        {
+            let mut core = self
+                .shared
+                .core
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for e in &changed {
+                let key = (e.segment.clone(), e.port);
+                let failed = changes
+                    .iter()
+                    .any(|c| (c.dp.clone(), c.port) == key && !ok_ports.contains(&key));
+                if failed {
+                    continue;
+                }
+                let acls = rules.acls_for(e);
+                if let Some(ep) = core.get_mut(&e.id)
+                    && ep.acls != acls
+                    && !dry
+                {
+                    ep.note(t, "acl", format!("acls_in += [{}]", acls.join(", ")));
+                    ep.acls = acls;
+                }
+            }
+            for e in &changed {
+                core.mark_dirty(&e.id);
+            }
+        }
+        for e in changed {
+            let key = (e.segment.clone(), e.port);
+            let failed = changes
+                .iter()
+                .any(|c| (c.dp.clone(), c.port) == key && !ok_ports.contains(&key));
+            if !failed {
+                let v = want.get(&key).cloned().unwrap_or_default();
+                self.acl_seen.insert(key, v);
+            }
+        }
+    }
+
+    /// Starts reverse DNS lookups for addresses without a name yet (a few per tick).
+    fn rdns_schedule(&mut self, tx: &mpsc::Sender<(std::net::IpAddr, Option<String>)>) {
+        let Some(rdns) = &self.rdns else {
+            return;
+        };
+        let todo: Vec<std::net::IpAddr> = {
+            let core = self
+                .shared
+                .core
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            core.iter()
+                .flat_map(|e| {
+                    let v4 = e
+                        .ipv4
+                        .filter(|_| e.rdns_v4.is_none())
+                        .map(std::net::IpAddr::V4);
+                    let v6 = e
+                        .ipv6
+                        .filter(|_| e.rdns_v6.is_none())
+                        .map(std::net::IpAddr::V6);
+                    v4.into_iter().chain(v6)
+                })
+                .filter(|ip| {
+                    !self.rdns_inflight.contains(ip) && !matches!(rdns.cached(*ip), Some(None))
+                })
+                .take(16)
+                .collect()
+        };
+        for ip in todo {
+            self.rdns_inflight.insert(ip);
+            let r = rdns.clone();
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let name = r.lookup(ip).await;
+                let _ = tx.send((ip, name)).await;
+            });
+        }
+    }
+
+    fn rdns_done(&mut self, ip: std::net::IpAddr, name: Option<String>) {
+        self.rdns_inflight.remove(&ip);
+        let Some(name) = name else {
+            return;
+        };
+        let mut core = self
+            .shared
+            .core
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let ids: Vec<EndpointId> = core
+            .iter()
+            .filter(|e| {
+                e.ipv4.map(std::net::IpAddr::V4) == Some(ip)
+                    || e.ipv6.map(std::net::IpAddr::V6) == Some(ip)
+            })
+            .map(|e| e.id.clone())
+            .collect();
+        for id in ids {
+            if let Some(e) = core.get_mut(&id) {
+                let slot = if ip.is_ipv4() {
+                    &mut e.rdns_v4
+                } else {
+                    &mut e.rdns_v6
+                };
+                if slot.as_deref() != Some(name.as_str()) {
+                    *slot = Some(name.clone());
+                    e.note(now(), "rdns", format!("{ip} {name}"));
+                }
+            }
+            core.mark_dirty(&id);
+        }
     }
 
     fn persist(&self, with_touched: bool) {
@@ -655,6 +1192,7 @@ impl EngineHandle {
             ]
             .into(),
             last_error: lock(&self.shared.last_error).clone(),
+            faucet: lock(&self.shared.faucet).clone(),
         }
     }
 

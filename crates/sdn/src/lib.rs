@@ -23,6 +23,9 @@
 //! | [`capture`] | per-endpoint capture on `collector_nic` and classification |
 //! | [`engine`] | [`Engine`]: wires it all together; [`EngineHandle`] to query and command it |
 //! | [`api`] | Poseidon's `/v1/...` routes and trident's `/api/v1/sdn/...` control routes |
+//! | [`acl`] | automated ACLs from a rules file in Poseidon's format |
+//! | [`stack`] | Faucet stacking: tunnel ACL and mirror ports (Poseidon's remote mirroring), Faucet timeouts |
+//! | [`rdns`] | optional reverse DNS names with a timeout and a cache |
 //! | [`metrics`] | Prometheus text for `poseidon_endpoint_*` equivalents and counters |
 //!
 //! # Mirror control: the contract
@@ -86,6 +89,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+pub mod acl;
 pub mod api;
 pub mod capture;
 pub mod config;
@@ -95,9 +99,11 @@ pub mod error;
 pub mod events;
 pub mod metrics;
 pub mod mirror;
+pub mod rdns;
 pub mod rpc;
 pub mod scheduler;
 pub mod source;
+pub mod stack;
 pub mod state;
 pub mod store;
 pub mod yaml;
@@ -111,6 +117,16 @@ pub use state::{State, Trigger};
 
 /// The future a [`MirrorControl`] operation returns.
 pub type MirrorFuture<'a> = Pin<Box<dyn Future<Output = Result<(), MirrorError>> + Send + 'a>>;
+
+/// The future of [`MirrorControl::get_config`]: the config file's text.
+pub type ConfigFuture<'a> = Pin<Box<dyn Future<Output = Result<String, MirrorError>> + Send + 'a>>;
+
+fn unsupported(backend: &'static str, what: &str) -> MirrorError {
+    MirrorError::Unreachable {
+        backend,
+        detail: format!("{what} is not supported by this back-end"),
+    }
+}
 
 /// Changes Faucet's port mirrors: faucetconfrpc's `AddPortMirror` / `RemovePortMirror` /
 /// `ClearPortMirror`, one mirror port at a time (see the crate docs for the contract).
@@ -141,4 +157,33 @@ pub trait MirrorControl: Send + Sync {
 
     /// Empties the `mirror` list of `mirror_port_no` on `dp_name`.
     fn clear_port_mirror<'a>(&'a self, dp_name: &'a str, mirror_port_no: u32) -> MirrorFuture<'a>;
+
+    /// The text of Faucet's main config file (faucetconfrpc: `GetConfigFile`). Used at
+    /// start-up (timeouts, stacking) and by automated ACLs. The default says "unsupported".
+    fn get_config(&self) -> ConfigFuture<'_> {
+        let b = self.backend();
+        Box::pin(async move { Err(unsupported(b, "reading the config")) })
+    }
+
+    /// Replaces the `acls_in` list of `port_no` on `dp_name` (faucetconfrpc: `SetPortAcl`;
+    /// an empty list leaves `acls_in: []`). The default says "unsupported".
+    fn set_port_acls<'a>(
+        &'a self,
+        dp_name: &'a str,
+        port_no: u32,
+        acls: &'a [String],
+    ) -> MirrorFuture<'a> {
+        let _ = (dp_name, port_no, acls);
+        let b = self.backend();
+        Box::pin(async move { Err(unsupported(b, "SetPortAcl")) })
+    }
+
+    /// Writes a whole config file: `name` is relative to the main file's directory, empty
+    /// for the main file itself (faucetconfrpc: `SetConfigFile`, replace). Validated before
+    /// it is renamed into place. The default says "unsupported".
+    fn set_config_file<'a>(&'a self, name: &'a str, yaml: &'a str) -> MirrorFuture<'a> {
+        let _ = (name, yaml);
+        let b = self.backend();
+        Box::pin(async move { Err(unsupported(b, "SetConfigFile")) })
+    }
 }

@@ -65,6 +65,19 @@ impl MirrorBook {
         }
     }
 
+    /// The back-end itself (for config reads, ACLs and start-up writes).
+    #[must_use]
+    pub fn control(&self) -> &Arc<dyn MirrorControl> {
+        &self.control
+    }
+
+    /// Would mirroring (switch, port) change Faucet's config (no endpoint mirrored there yet)?
+    #[must_use]
+    pub fn is_first(&self, switch: &str, port: u32) -> bool {
+        self.target(switch, port)
+            .is_ok_and(|t| !self.counts.contains_key(&(t.dp_name, t.port_no)))
+    }
+
     /// The back-end name.
     #[must_use]
     pub fn backend(&self) -> &'static str {

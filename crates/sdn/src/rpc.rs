@@ -265,6 +265,50 @@ impl MirrorControl for ConfRpcClient {
     fn clear_port_mirror<'a>(&'a self, dp_name: &'a str, mirror_port_no: u32) -> MirrorFuture<'a> {
         Box::pin(self.clear(dp_name, mirror_port_no))
     }
+
+    fn get_config(&self) -> crate::ConfigFuture<'_> {
+        Box::pin(self.get_config_file(""))
+    }
+
+    fn set_port_acls<'a>(
+        &'a self,
+        dp_name: &'a str,
+        port_no: u32,
+        acls: &'a [String],
+    ) -> MirrorFuture<'a> {
+        Box::pin(async move {
+            self.require_ports(dp_name, &[port_no]).await?;
+            let request = proto::SetPortAclRequest {
+                dp_name: dp_name.to_owned(),
+                port_no,
+                acls: acls.join(","),
+            };
+            self.client
+                .clone()
+                .set_port_acl(request)
+                .await
+                .map_err(|s| self.status_error("SetPortAcl", dp_name, port_no, &s))?;
+            Ok(())
+        })
+    }
+
+    fn set_config_file<'a>(&'a self, name: &'a str, yaml: &'a str) -> MirrorFuture<'a> {
+        Box::pin(async move {
+            let request = proto::SetConfigFileRequest {
+                // Empty: the server's `--default_config`.
+                config_filename: name.to_owned(),
+                config_yaml: yaml.to_owned(),
+                merge: false,
+                del_config_yaml_keys: String::new(),
+            };
+            self.client
+                .clone()
+                .set_config_file(request)
+                .await
+                .map_err(|s| self.status_error("SetConfigFile", name, 0, &s))?;
+            Ok(())
+        })
+    }
 }
 
 /// The endpoint for `config`: `https://<address>` with mutual TLS from the three PEM files.

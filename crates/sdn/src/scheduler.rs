@@ -69,6 +69,10 @@ pub struct Options {
     pub operating_timeout: f64,
     /// An expired host not re-learned within this long has left (s).
     pub expire_grace: f64,
+    /// An `operating` endpoint without any Faucet event for this long is timed out (s):
+    /// 2 x `reinvestigation_frequency`, or more when Faucet's own host `timeout` is longer
+    /// (a present host is only re-learned, and so re-reported, every `timeout` seconds).
+    pub not_observed: f64,
     /// Confidence at or above which a result makes the endpoint `known`.
     pub known_confidence: f64,
     /// `known` endpoints are re-checked after this long (s).
@@ -107,6 +111,7 @@ impl Options {
             capture_seconds: cap,
             operating_timeout: 2.0 * cap + 30.0,
             expire_grace: 2.0 * cap + 10.0,
+            not_observed: 2.0 * f,
             known_confidence: c.known_confidence,
             recheck_seconds: c.recheck_seconds.max(1) as f64,
             ignore_vlans: c.ignore_vlans.clone(),
@@ -181,6 +186,14 @@ impl Core {
         &self.opts
     }
 
+    /// Widens the not-observed timeout to at least `secs` (Faucet's host `timeout` read at
+    /// start-up, plus a margin).
+    pub fn widen_not_observed(&mut self, secs: f64) {
+        if secs > self.opts.not_observed {
+            self.opts.not_observed = secs;
+        }
+    }
+
     /// Loads persisted endpoints at start-up. Mirrors do not survive a restart (the engine
     /// clears the mirror ports first), so an `operating` endpoint goes back to `queued`
     /// with `operate` pending (Poseidon: back to `unknown` and re-queued); `known`,
@@ -237,6 +250,13 @@ impl Core {
     pub fn take_dirty(&mut self) -> (Vec<EndpointId>, Vec<EndpointId>) {
         let dirty = std::mem::take(&mut self.dirty).into_iter().collect();
         (dirty, std::mem::take(&mut self.removed))
+    }
+
+    /// Marks an endpoint changed (saved by the next persist).
+    pub fn mark_dirty(&mut self, id: &str) {
+        if self.endpoints.contains_key(id) {
+            self.dirty.insert(id.to_string());
+        }
     }
 
     /// Ids only touched (last_seen) since the last call.
@@ -510,7 +530,7 @@ impl Core {
                 let e = self.endpoints.get(id)?;
                 if now - e.state_time >= self.opts.operating_timeout {
                     Some((id.clone(), "operating timeout"))
-                } else if now - e.last_seen > 2.0 * f {
+                } else if now - e.last_seen > self.opts.not_observed {
                     Some((id.clone(), "not observed"))
                 } else {
                     None

@@ -114,12 +114,103 @@ impl FaucetYaml {
         self.write_validated(&new_text, dp, mirror_port, edit)
     }
 
+    /// Sets `acls_in` of `port` on `dp` (see [`edit_acls_text`]); with `dry_run` nothing is
+    /// written. Returns the new text when it changes.
+    pub fn apply_acls(
+        &self,
+        dp: &str,
+        port: u32,
+        acls: &[String],
+        dry_run: bool,
+    ) -> Result<Option<String>, MirrorError> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        let text = self.read()?;
+        let new_text = edit_acls_text(&text, dp, port, acls).map_err(|d| match d {
+            EditError::Missing => MirrorError::MissingPort {
+                backend: BACKEND,
+                dp_name: dp.to_string(),
+                port_no: port,
+            },
+            EditError::Bad(d) => self.cfg_err(d),
+        })?;
+        if let Some(t) = &new_text
+            && !dry_run
+        {
+            self.write_file(&self.path, t, "SetPortAcl", dp, port)?;
+        }
+        Ok(new_text)
+    }
+
+    /// The text of the main file.
+    pub fn text(&self) -> Result<String, MirrorError> {
+        self.read()
+    }
+
+    /// Writes `name` (relative to the main file's directory; empty = the main file),
+    /// validated (a file other than the main one is validated by checking the main file,
+    /// which must include it) and renamed into place.
+    pub fn write_named(&self, name: &str, yaml: &str) -> Result<(), MirrorError> {
+        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        if name.is_empty() {
+            return self.write_file(&self.path, yaml, "SetConfigFile", "", 0);
+        }
+        if name.contains('/') || name.starts_with('.') {
+            return Err(self.cfg_err(format!("refusing to write {name:?} outside its directory")));
+        }
+        parse(yaml).map_err(|d| self.cfg_err(format!("{name}: {d}")))?;
+        let target = self.dir().join(name);
+        let ck = self.check.clone();
+        // Included files cannot be checked alone; the main file is checked after the write.
+        let plain = FaucetYaml {
+            path: target.clone(),
+            check: None,
+            lock: std::sync::Mutex::new(()),
+        };
+        plain.write_file(&target, yaml, "SetConfigFile", "", 0)?;
+        if let Some(check) = ck {
+            let out = Command::new(&check).arg(&self.path).output();
+            if let Ok(out) = out
+                && !out.status.success()
+            {
+                return Err(MirrorError::Refused {
+                    backend: BACKEND,
+                    op: "SetConfigFile",
+                    dp_name: String::new(),
+                    port_no: 0,
+                    detail: format!(
+                        "check_faucet_config after writing {name}: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn dir(&self) -> &Path {
+        self.path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+    }
+
     fn write_validated(
         &self,
         text: &str,
         dp: &str,
         port: u32,
         edit: Edit,
+    ) -> Result<(), MirrorError> {
+        self.write_file(&self.path, text, op_name(edit), dp, port)
+    }
+
+    fn write_file(
+        &self,
+        path: &Path,
+        text: &str,
+        op: &'static str,
+        dp: &str,
+        port: u32,
     ) -> Result<(), MirrorError> {
         let dir = self
             .path
@@ -134,7 +225,7 @@ impl FaucetYaml {
             .map_err(io_err)?;
         tmp.write_all(text.as_bytes()).map_err(io_err)?;
         tmp.as_file().sync_all().map_err(io_err)?;
-        if let Ok(meta) = std::fs::metadata(&self.path) {
+        if let Ok(meta) = std::fs::metadata(path) {
             let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
         }
         if let Some(check) = &self.check {
@@ -151,14 +242,14 @@ impl FaucetYaml {
                 }
                 return Err(MirrorError::Refused {
                     backend: BACKEND,
-                    op: op_name(edit),
+                    op,
                     dp_name: dp.to_string(),
                     port_no: port,
                     detail: format!("check_faucet_config: {detail}"),
                 });
             }
         }
-        tmp.persist(&self.path)
+        tmp.persist(path)
             .map_err(|e| self.cfg_err(format!("renaming into place: {}", e.error)))?;
         Ok(())
     }
@@ -184,6 +275,15 @@ impl MirrorControl for FaucetYaml {
     }
     fn clear_port_mirror<'a>(&'a self, dp: &'a str, mirror: u32) -> MirrorFuture<'a> {
         Box::pin(async move { self.apply(dp, mirror, Edit::Clear) })
+    }
+    fn get_config(&self) -> crate::ConfigFuture<'_> {
+        Box::pin(async move { self.read() })
+    }
+    fn set_port_acls<'a>(&'a self, dp: &'a str, port: u32, acls: &'a [String]) -> MirrorFuture<'a> {
+        Box::pin(async move { self.apply_acls(dp, port, acls, false).map(|_| ()) })
+    }
+    fn set_config_file<'a>(&'a self, name: &'a str, yaml: &'a str) -> MirrorFuture<'a> {
+        Box::pin(async move { self.write_named(name, yaml) })
     }
 }
 
@@ -327,6 +427,80 @@ pub fn edit_text(text: &str, dp: &str, port: u32, edit: Edit) -> Result<Option<S
         .map_err(|e| EditError::Bad(format!("re-serialising: {e}")))
 }
 
+/// The `acls_in` list of interface `port` on `dp`.
+pub fn port_acls(doc: &Value, dp: &str, port: u32) -> Result<Vec<String>, String> {
+    let iface = find_interface(doc, dp, port)?;
+    Ok(match iface.get("acls_in") {
+        Some(Value::Sequence(s)) => s
+            .iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .collect(),
+        Some(Value::String(s)) => vec![s.clone()],
+        _ => Vec::new(),
+    })
+}
+
+/// Sets the `acls_in` list of interface `port` on `dp`: `Ok(None)` when nothing changes,
+/// else the new text (surgical when possible, re-serialised otherwise).
+pub fn edit_acls_text(
+    text: &str,
+    dp: &str,
+    port: u32,
+    acls: &[String],
+) -> Result<Option<String>, EditError> {
+    let doc = parse(text).map_err(EditError::Bad)?;
+    let old = match port_acls(&doc, dp, port) {
+        Ok(a) => a,
+        Err(e) if e.starts_with("no DP") || e.contains("has no port") => {
+            return Err(EditError::Missing);
+        }
+        Err(e) => return Err(EditError::Bad(e)),
+    };
+    let present = find_interface(&doc, dp, port).is_ok_and(|i| i.contains_key("acls_in"));
+    if old == acls && (present || acls.is_empty()) {
+        return Ok(None);
+    }
+    let mut expected = doc.clone();
+    {
+        let ifaces = expected
+            .get_mut("dps")
+            .and_then(|d| d.get_mut(dp))
+            .and_then(|d| d.get_mut("interfaces"))
+            .and_then(Value::as_mapping_mut)
+            .ok_or_else(|| EditError::Bad("interfaces vanished".into()))?;
+        let key = interface_key(ifaces, port).ok_or(EditError::Missing)?;
+        let im = ifaces
+            .get_mut(&key)
+            .and_then(Value::as_mapping_mut)
+            .ok_or(EditError::Missing)?;
+        if acls.is_empty() {
+            im.remove("acls_in");
+        } else {
+            im.insert(
+                Value::String("acls_in".into()),
+                Value::Sequence(acls.iter().map(|a| Value::String(a.clone())).collect()),
+            );
+        }
+    }
+    let surgical_text = if acls.is_empty() {
+        None
+    } else {
+        surgical_list(text, dp, port, "acls_in", &format!("[{}]", acls.join(", ")))
+    };
+    if let Some(t) = surgical_text
+        && parse(&t).ok().as_ref() == Some(&expected)
+    {
+        return Ok(Some(t));
+    }
+    serde_norway::to_string(&expected)
+        .map(Some)
+        .map_err(|e| EditError::Bad(format!("re-serialising: {e}")))
+}
+
 /// Indentation and key of a block-mapping line (`  key: rest`), skipping blanks/comments.
 fn key_line(line: &str) -> Option<(usize, &str, &str)> {
     let indent = line.len() - line.trim_start_matches(' ').len();
@@ -410,6 +584,19 @@ fn child(
 }
 
 fn surgical(text: &str, dp: &str, port: u32, new: &[u32]) -> Option<String> {
+    let list = format!(
+        "[{}]",
+        new.iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    surgical_list(text, dp, port, "mirror", &list)
+}
+
+/// Sets `key: <list>` (a flow list, already formatted) in one interface block, keeping
+/// everything else of the text.
+fn surgical_list(text: &str, dp: &str, port: u32, key: &str, list: &str) -> Option<String> {
     let lines: Vec<&str> = text.split('\n').collect();
     let (dps, di) = child(&lines, 0, None, |k| k == "dps")?;
     let (dpl, dpi) = child(&lines, dps, Some(di), |k| k == dp)?;
@@ -425,15 +612,8 @@ fn surgical(text: &str, dp: &str, port: u32, new: &[u32]) -> Option<String> {
             (v.split('#').next()?.trim() == port_s).then_some((i, ind))
         })
     })?;
-    let list = format!(
-        "[{}]",
-        new.iter()
-            .map(u32::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
     let mut out: Vec<String> = lines.iter().map(|s| (*s).to_string()).collect();
-    match child(&lines, pl, Some(pi), |k| k == "mirror") {
+    match child(&lines, pl, Some(pi), |k| k == key) {
         Some((ml, mi)) => {
             let (_, _, rest) = key_line(lines[ml])?;
             let comment = rest
@@ -458,17 +638,14 @@ fn surgical(text: &str, dp: &str, port: u32, new: &[u32]) -> Option<String> {
                     e += 1;
                 }
                 let e = e.max(end);
-                out.splice(
-                    ml..e,
-                    [format!("{}mirror: {list}{comment}", " ".repeat(mi))],
-                );
+                out.splice(ml..e, [format!("{}{key}: {list}{comment}", " ".repeat(mi))]);
             } else {
-                out[ml] = format!("{}mirror: {list}{comment}", " ".repeat(mi));
+                out[ml] = format!("{}{key}: {list}{comment}", " ".repeat(mi));
             }
         }
         None => {
             let ci = child(&lines, pl, Some(pi), |_| true).map_or(pi + 2, |(_, i)| i);
-            out.insert(pl + 1, format!("{}mirror: {list}", " ".repeat(ci)));
+            out.insert(pl + 1, format!("{}{key}: {list}", " ".repeat(ci)));
         }
     }
     Some(out.join("\n"))

@@ -5,6 +5,11 @@
 //! queue, acknowledged per fetch) into a counting sink, or into the SQLite record store with
 //! `--store`. With RATE (records/s) the publisher is paced and the consumer reports the
 //! end-to-end latency percentiles. Prints one line of `key=value` pairs.
+//!
+//! `throughput outage N [DOWN_S]`: a publisher sends N records to a Redis port where nothing
+//! listens; after DOWN_S seconds (default 5) it reports how many records were accepted and
+//! the RSS, then starts redis-server on that port and reports what was published once the
+//! broker came back (the queue is bounded: publish blocks, memory stays flat).
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
 use std::sync::atomic::AtomicBool;
@@ -80,8 +85,103 @@ fn record(i: u64, t: u64) -> Record {
     }
 }
 
+/// Resident set size of this process in KiB.
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// `throughput outage N`: publish N records to a Redis port where nothing listens for
+/// `down` seconds, sampling RSS, then start redis-server there and let the publisher drain.
+fn outage(n: u64, down: f64) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("redis://127.0.0.1:{port}/0");
+    let accepted = AtomicU64::new(0);
+    let rss_before = rss_kb();
+    let dir = std::env::temp_dir().join(format!("trident-outage.{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let opts = PublisherOptions::default();
+    let (stats, rss_down, accepted_down, mut server, total) = std::thread::scope(|s| {
+        let t0 = Instant::now();
+        let publisher = s.spawn(|| {
+            let mut p = Publisher::start(
+                Box::new(StreamPublisher::new(&url, "outage", 10_000_000)),
+                opts,
+            );
+            for i in 0..n {
+                p.publish(record(i, now_ns())).unwrap();
+                accepted.fetch_add(1, Ordering::Relaxed);
+            }
+            p.finish().unwrap()
+        });
+        std::thread::sleep(Duration::from_secs_f64(down));
+        let rss_down = rss_kb();
+        let accepted_down = accepted.load(Ordering::Relaxed);
+        let server = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
+            .arg("--dir")
+            .arg(&dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let stats = publisher.join().unwrap();
+        (
+            stats,
+            rss_down,
+            accepted_down,
+            server,
+            t0.elapsed().as_secs_f64(),
+        )
+    });
+    let mut c = redis::Client::open(url.as_str())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let entries: u64 = redis::cmd("XLEN").arg("outage").query(&mut c).unwrap();
+    println!(
+        "broker=redis-streams-outage records={n} down_s={down} queue_records={} rss_before_kb={rss_before} \
+accepted_while_down={accepted_down} rss_while_down_kb={rss_down} published_after_restart={} \
+stream_entries={entries} retries={} total_s={total:.2} rss_end_kb={}",
+        opts.queue_batches * opts.batch,
+        stats.records,
+        stats.retries,
+        rss_kb()
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("outage") {
+        let n = args
+            .get(2)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(1_000_000);
+        let down = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(5.0);
+        outage(n, down);
+        return;
+    }
     let url = args
         .get(1)
         .expect("usage: throughput URL N [RATE] [--store DIR]");

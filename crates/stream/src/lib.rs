@@ -38,6 +38,7 @@ pub mod amqp;
 pub mod antinex;
 mod backoff;
 pub mod consume;
+pub mod dataset;
 mod error;
 pub mod publish;
 pub mod record;

@@ -134,6 +134,48 @@ impl Publisher {
         }
     }
 
+    /// Queues one record without ever blocking, for a producer that must not stall (a
+    /// live capture): when the record completes a batch and the queue is full, that whole
+    /// batch is dropped. Returns the number of records dropped (0 when queued). The queue
+    /// still bounds memory to `queue_batches × batch` records.
+    ///
+    /// # Errors
+    /// The worker stopped (it gave up on the broker): [`Publisher::finish`] says why.
+    pub fn publish_or_drop(&mut self, record: Record) -> Result<usize, StreamError> {
+        self.buf.push(record);
+        if self.buf.len() >= self.batch {
+            return self.try_send_buf();
+        }
+        Ok(0)
+    }
+
+    /// Hands a partly filled batch to the worker without blocking (so records do not
+    /// wait for a full batch when traffic is light); when the queue is full the batch is
+    /// dropped. Returns the number of records dropped.
+    ///
+    /// # Errors
+    /// The worker stopped.
+    pub fn flush_or_drop(&mut self) -> Result<usize, StreamError> {
+        self.try_send_buf()
+    }
+
+    fn try_send_buf(&mut self) -> Result<usize, StreamError> {
+        if self.buf.is_empty() {
+            return Ok(0);
+        }
+        let batch = std::mem::replace(&mut self.buf, Vec::with_capacity(self.batch));
+        let Some(tx) = &self.tx else {
+            return Err(StreamError::Stopped("already finished".into()));
+        };
+        match tx.try_send(batch) {
+            Ok(()) => Ok(0),
+            Err(TrySendError::Full(batch)) => Ok(batch.len()),
+            Err(TrySendError::Disconnected(_)) => {
+                Err(StreamError::Stopped("the publisher's worker ended".into()))
+            }
+        }
+    }
+
     /// Sends what is buffered, waits until the broker confirmed everything, and stops.
     ///
     /// # Errors

@@ -2,9 +2,17 @@
 //! a dead consumer left pending.
 //!
 //! One stream entry holds one batch: field `n` (the record count) and `d` (the batch in
-//! [`crate::wire`] format). `MAXLEN ~` bounds the stream's memory; entries trimmed before a
-//! group read them are lost to that group, so the bound must exceed the backlog consumers
-//! may build up (the default holds [`DEFAULT_MAXLEN`] batches).
+//! [`crate::wire`] format, one JSON line per record; a batch of one is one record per
+//! entry). `MAXLEN ~` bounds the stream's memory; entries trimmed before a group read them
+//! are lost to that group, so the bound must exceed the backlog consumers may build up (the
+//! default holds [`DEFAULT_MAXLEN`] batches).
+//!
+//! Both sides pipeline: the publisher writes each `XADD` without waiting for its reply and
+//! reads the replies when the [`crate::Publisher`] confirms (every
+//! [`crate::PublisherOptions::confirm_every`] batches, or when idle), so a batch counts as
+//! published only once Redis has answered for it; the consumer writes `XACK` without
+//! waiting and reads its reply together with the next command's. A lost `XACK` reply only
+//! means a redelivery, which the idempotent sink absorbs.
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +38,18 @@ const DEAD_MAXLEN: u64 = 100_000;
 /// A stream entry: its id and its `d` field (`None` when the entry was trimmed).
 type Entry = (String, Option<Vec<u8>>);
 
+/// `XADD`s a publisher writes before it reads their replies even if not asked to confirm.
+const MAX_IN_FLIGHT: usize = 64;
+
+/// Appends one RESP bulk string.
+fn push_bulk(out: &mut Vec<u8>, arg: &[u8]) {
+    out.push(b'$');
+    out.extend_from_slice(arg.len().to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(arg);
+    out.extend_from_slice(b"\r\n");
+}
+
 fn connect(url: &str, read_timeout: Option<Duration>) -> Result<redis::Connection, StreamError> {
     let client = redis::Client::open(url).map_err(|e| StreamError::redis("opening the URL", e))?;
     let conn = client
@@ -37,16 +57,23 @@ fn connect(url: &str, read_timeout: Option<Duration>) -> Result<redis::Connectio
         .map_err(|e| StreamError::redis("connecting", e))?;
     conn.set_read_timeout(read_timeout)
         .map_err(|e| StreamError::redis("setting the read timeout", e))?;
+    conn.set_write_timeout(Some(Duration::from_secs(30)))
+        .map_err(|e| StreamError::redis("setting the write timeout", e))?;
     Ok(conn)
 }
 
-/// Publishes batches with `XADD`.
+/// Publishes batches with pipelined `XADD`s.
 pub struct StreamPublisher {
     url: String,
     key: String,
     maxlen: u64,
     conn: Option<redis::Connection>,
+    /// The batch's records in wire format.
     buf: Vec<u8>,
+    /// The whole `XADD` command in RESP.
+    packed: Vec<u8>,
+    /// `XADD`s written whose replies are not read yet.
+    in_flight: usize,
 }
 
 impl StreamPublisher {
@@ -59,6 +86,8 @@ impl StreamPublisher {
             maxlen,
             conn: None,
             buf: Vec::new(),
+            packed: Vec::new(),
+            in_flight: 0,
         }
     }
 }
@@ -66,11 +95,15 @@ impl StreamPublisher {
 impl Transport for StreamPublisher {
     fn connect(&mut self) -> Result<(), StreamError> {
         self.conn = None;
+        self.in_flight = 0;
         self.conn = Some(connect(&self.url, Some(Duration::from_secs(10)))?);
         Ok(())
     }
 
     fn send(&mut self, batch: &[Record]) -> Result<(), StreamError> {
+        if self.in_flight >= MAX_IN_FLIGHT {
+            self.confirm()?;
+        }
         let conn = self
             .conn
             .as_mut()
@@ -79,18 +112,42 @@ impl Transport for StreamPublisher {
         for r in batch {
             wire::encode_into(&mut self.buf, r);
         }
-        redis::cmd("XADD")
-            .arg(&self.key)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(self.maxlen)
-            .arg("*")
-            .arg("n")
-            .arg(batch.len())
-            .arg("d")
-            .arg(&self.buf[..])
-            .query::<Value>(conn)
+        // XADD key MAXLEN ~ maxlen * n N d DATA, packed by hand: the batch is copied once.
+        self.packed.clear();
+        self.packed.extend_from_slice(b"*10\r\n");
+        for arg in [
+            &b"XADD"[..],
+            self.key.as_bytes(),
+            b"MAXLEN",
+            b"~",
+            self.maxlen.to_string().as_bytes(),
+            b"*",
+            b"n",
+            batch.len().to_string().as_bytes(),
+            b"d",
+            &self.buf,
+        ] {
+            push_bulk(&mut self.packed, arg);
+        }
+        conn.send_packed_command(&self.packed)
             .map_err(|e| StreamError::redis(format!("XADD {}", self.key), e))?;
+        self.in_flight += 1;
+        Ok(())
+    }
+
+    fn confirm(&mut self) -> Result<(), StreamError> {
+        let conn = self
+            .conn
+            .as_mut()
+            .ok_or_else(|| StreamError::Stopped("not connected".into()))?;
+        while self.in_flight > 0 {
+            let reply = conn
+                .recv_response()
+                .and_then(Value::extract_error)
+                .map_err(|e| StreamError::redis(format!("XADD {}", self.key), e));
+            self.in_flight -= 1;
+            reply?;
+        }
         Ok(())
     }
 
@@ -111,6 +168,8 @@ pub struct StreamConsumer {
     pending_from: Option<String>,
     last_claim: Instant,
     claim_cursor: String,
+    /// `XACK`s written whose replies are not read yet.
+    acks_in_flight: usize,
 }
 
 impl StreamConsumer {
@@ -138,6 +197,7 @@ impl StreamConsumer {
                 .checked_sub(CLAIM_EVERY)
                 .unwrap_or_else(Instant::now),
             claim_cursor: "0-0".into(),
+            acks_in_flight: 0,
         };
         c.reconnect()?;
         Ok(c)
@@ -147,6 +207,30 @@ impl StreamConsumer {
         self.conn
             .as_mut()
             .ok_or_else(|| StreamError::Stopped("not connected".into()))
+    }
+
+    /// Sends `cmd`, reads the replies of the `XACK`s written before it, then its own.
+    fn request(&mut self, cmd: &redis::Cmd, what: &str) -> Result<Value, StreamError> {
+        let in_flight = std::mem::take(&mut self.acks_in_flight);
+        let key = &self.key;
+        let conn = self
+            .conn
+            .as_mut()
+            .ok_or_else(|| StreamError::Stopped("not connected".into()))?;
+        conn.send_packed_command(&cmd.get_packed_command())
+            .map_err(|e| StreamError::redis(format!("{what} {key}"), e))?;
+        for _ in 0..in_flight {
+            // A failed XACK means a redelivery, which the sink absorbs.
+            if let Err(e) = conn.recv_response().and_then(Value::extract_error) {
+                if e.is_io_error() || e.is_timeout() {
+                    return Err(StreamError::redis(format!("XACK {key}"), e));
+                }
+                tracing::warn!("XACK {key} failed: {e}; those entries will be delivered again");
+            }
+        }
+        conn.recv_response()
+            .and_then(Value::extract_error)
+            .map_err(|e| StreamError::redis(format!("{what} {key}"), e))
     }
 
     fn read(
@@ -165,15 +249,12 @@ impl StreamConsumer {
             cmd.arg("BLOCK").arg(b.as_millis().max(1) as u64);
         }
         cmd.arg("STREAMS").arg(&self.key).arg(from);
-        let key = self.key.clone();
-        let v: Value = cmd
-            .query(self.conn()?)
-            .map_err(|e| StreamError::redis(format!("XREADGROUP {key}"), e))?;
+        let v = self.request(&cmd, "XREADGROUP")?;
         // [[key, [[id, [field, value, ...]], ...]]] or nil on timeout.
         let mut out = Vec::new();
-        if let Some(streams) = as_array(&v) {
+        if let Some(streams) = into_array(v) {
             for s in streams {
-                if let Some([_, entries]) = as_array(s).map(Vec::as_slice) {
+                if let Some(entries) = into_array(s).and_then(|kv| kv.into_iter().nth(1)) {
                     parse_entries(entries, &mut out);
                 }
             }
@@ -182,23 +263,22 @@ impl StreamConsumer {
     }
 
     fn claim(&mut self, max: usize) -> Result<Vec<Entry>, StreamError> {
-        let key = self.key.clone();
-        let v: Value = redis::cmd("XAUTOCLAIM")
-            .arg(&self.key)
+        let mut cmd = redis::cmd("XAUTOCLAIM");
+        cmd.arg(&self.key)
             .arg(&self.group)
             .arg(&self.name)
             .arg(self.claim_idle.as_millis() as u64)
             .arg(&self.claim_cursor)
             .arg("COUNT")
-            .arg(max)
-            .query(self.conn()?)
-            .map_err(|e| StreamError::redis(format!("XAUTOCLAIM {key}"), e))?;
+            .arg(max);
+        let v = self.request(&cmd, "XAUTOCLAIM")?;
         let mut out = Vec::new();
-        if let Some(parts) = as_array(&v) {
-            if let Some(next) = parts.first().and_then(as_text) {
+        if let Some(parts) = into_array(v) {
+            let mut parts = parts.into_iter();
+            if let Some(next) = parts.next().as_ref().and_then(as_text) {
                 self.claim_cursor = next;
             }
-            if let Some(entries) = parts.get(1) {
+            if let Some(entries) = parts.next() {
                 parse_entries(entries, &mut out);
             }
         }
@@ -228,7 +308,7 @@ impl StreamConsumer {
     }
 }
 
-fn as_array(v: &Value) -> Option<&Vec<Value>> {
+fn into_array(v: Value) -> Option<Vec<Value>> {
     match v {
         Value::Array(a) | Value::Set(a) => Some(a),
         _ => None,
@@ -243,25 +323,34 @@ fn as_bytes(v: &Value) -> Option<&[u8]> {
     }
 }
 
+fn into_bytes(v: Value) -> Option<Vec<u8>> {
+    match v {
+        Value::BulkString(b) => Some(b),
+        Value::SimpleString(s) => Some(s.into_bytes()),
+        _ => None,
+    }
+}
+
 fn as_text(v: &Value) -> Option<String> {
     as_bytes(v).map(|b| String::from_utf8_lossy(b).into_owned())
 }
 
-/// Entries as (id, the `d` field if present).
-fn parse_entries(v: &Value, out: &mut Vec<Entry>) {
-    let Some(entries) = as_array(v) else { return };
+/// Entries as (id, the `d` field if present), taking the payloads without copying them.
+fn parse_entries(v: Value, out: &mut Vec<Entry>) {
+    let Some(entries) = into_array(v) else { return };
+    out.reserve(entries.len());
     for e in entries {
-        let Some(parts) = as_array(e) else { continue };
-        let Some(id) = parts.first().and_then(as_text) else {
+        let Some(parts) = into_array(e) else { continue };
+        let mut parts = parts.into_iter();
+        let Some(id) = parts.next().as_ref().and_then(as_text) else {
             continue;
         };
         let mut data = None;
-        if let Some(fields) = parts.get(1).and_then(as_array) {
-            for pair in fields.chunks(2) {
-                if let [k, val] = pair
-                    && as_bytes(k) == Some(b"d")
-                {
-                    data = as_bytes(val).map(<[u8]>::to_vec);
+        if let Some(fields) = parts.next().and_then(into_array) {
+            let mut fields = fields.into_iter();
+            while let (Some(k), Some(val)) = (fields.next(), fields.next()) {
+                if as_bytes(&k) == Some(b"d") {
+                    data = into_bytes(val);
                 }
             }
             // An entry without a `d` field is malformed, not missing: deliver it empty so
@@ -312,14 +401,17 @@ impl Source for StreamConsumer {
         if ids.is_empty() {
             return Ok(());
         }
-        let key = self.key.clone();
-        let group = self.group.clone();
-        redis::cmd("XACK")
-            .arg(&key)
-            .arg(&group)
+        // Written now, its reply read with the next command's (see the module docs).
+        let packed = redis::cmd("XACK")
+            .arg(&self.key)
+            .arg(&self.group)
             .arg(&ids)
-            .query::<Value>(self.conn()?)
+            .get_packed_command();
+        let key = self.key.clone();
+        self.conn()?
+            .send_packed_command(&packed)
             .map_err(|e| StreamError::redis(format!("XACK {key}"), e))?;
+        self.acks_in_flight += 1;
         Ok(())
     }
 
@@ -330,8 +422,8 @@ impl Source for StreamConsumer {
         payload: &[u8],
     ) -> Result<(), StreamError> {
         let dead = format!("{}.dead", self.key);
-        redis::cmd("XADD")
-            .arg(&dead)
+        let mut cmd = redis::cmd("XADD");
+        cmd.arg(&dead)
             .arg("MAXLEN")
             .arg("~")
             .arg(DEAD_MAXLEN)
@@ -341,14 +433,14 @@ impl Source for StreamConsumer {
             .arg("origin")
             .arg(origin)
             .arg("payload")
-            .arg(payload)
-            .query::<Value>(self.conn()?)
-            .map_err(|e| StreamError::redis(format!("XADD {dead}"), e))?;
+            .arg(payload);
+        self.request(&cmd, "XADD to the dead letters of")?;
         Ok(())
     }
 
     fn reconnect(&mut self) -> Result<(), StreamError> {
         self.conn = None;
+        self.acks_in_flight = 0;
         let mut conn = connect(&self.url, Some(Duration::from_secs(30)))?;
         let created: redis::RedisResult<Value> = redis::cmd("XGROUP")
             .arg("CREATE")
@@ -376,5 +468,23 @@ impl Source for StreamConsumer {
             self.group,
             self.name
         )
+    }
+}
+
+impl Drop for StreamConsumer {
+    /// Reads the replies of `XACK`s still in flight, so they are processed before the
+    /// connection closes (briefly: a broker that does not answer within a second is left).
+    fn drop(&mut self) {
+        if self.acks_in_flight == 0 {
+            return;
+        }
+        if let Some(conn) = self.conn.as_mut() {
+            let _ = conn.set_read_timeout(Some(Duration::from_secs(1)));
+            for _ in 0..self.acks_in_flight {
+                if conn.recv_response().is_err() {
+                    break;
+                }
+            }
+        }
     }
 }

@@ -128,7 +128,18 @@ pub enum DatasetLayout {
     Columns(Vec<String>),
 }
 
-/// A CSV dataset written every `save_after` records. Which record ids it holds, and how
+/// The file format of a dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum DatasetFormat {
+    /// Comma-separated text.
+    #[default]
+    Csv,
+    /// Apache Parquet, typed columns, one row group per save.
+    Parquet,
+}
+
+/// A CSV (or Parquet) dataset written every `save_after` records. Which record ids it holds, and how
 /// long the CSV was at the last save, live in `<file>.ids.sqlite`; at open, the CSV is cut
 /// back to that length, so rows written by a run that died before recording them vanish
 /// and come again with their redelivered messages: each record lands exactly once.
@@ -146,8 +157,11 @@ pub struct DatasetSink {
     csv_len: u64,
     /// Records of a kind the layout cannot hold, or not parseable.
     pub skipped: u64,
-    /// Values in columns outside AntiNex's fixed set (left out).
+    /// Values in columns outside AntiNex's fixed set (left out), or (Parquet) values that
+    /// do not fit their column's type (written as null).
     pub dropped_values: u64,
+    /// Parquet output (row groups appended at each save) instead of CSV.
+    parquet: Option<crate::dataset::parquet::ParquetAppender>,
 }
 
 fn meta_get(db: &Connection, key: &str) -> rusqlite::Result<u64> {
@@ -167,6 +181,26 @@ impl DatasetSink {
         layout: DatasetLayout,
         save_after: usize,
     ) -> Result<Self, StreamError> {
+        Self::open_as(path, layout, save_after, DatasetFormat::Csv)
+    }
+
+    /// Opens (creating) the dataset at `path` in a format. Parquet holds the same rows
+    /// as typed columns (see [`crate::dataset::antinex_parquet_columns`]), one row group
+    /// appended per save; `AntinexBugs` is CSV only (it rewrites the file at each save).
+    ///
+    /// # Errors
+    /// The file or its id database cannot be opened; Parquet with `AntinexBugs`.
+    pub fn open_as(
+        path: &Path,
+        layout: DatasetLayout,
+        save_after: usize,
+        format: DatasetFormat,
+    ) -> Result<Self, StreamError> {
+        if format == DatasetFormat::Parquet && layout == DatasetLayout::AntinexBugs {
+            return Err(StreamError::Format(
+                "--compat antinex-bugs writes CSV only (it rewrites the whole file as AntiNex does); use --compat antinex for Parquet".into(),
+            ));
+        }
         let mut db_file = path.as_os_str().to_owned();
         db_file.push(".ids.sqlite");
         let db_path = PathBuf::from(db_file).display().to_string();
@@ -175,12 +209,14 @@ impl DatasetSink {
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;
              CREATE TABLE IF NOT EXISTS ids (
                  seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, body TEXT);
-             CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);",
+             CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS blobs (k TEXT PRIMARY KEY, v BLOB NOT NULL);",
         )
         .map_err(|e| StreamError::sqlite(&db_path, e))?;
         let next_idx = meta_get(&db, "next_idx").map_err(|e| StreamError::sqlite(&db_path, e))?;
         let csv_len = meta_get(&db, "csv_len").map_err(|e| StreamError::sqlite(&db_path, e))?;
         let mut all_rows = Vec::new();
+        let mut parquet = None;
         if layout == DatasetLayout::AntinexBugs {
             let mut st = db
                 .prepare("SELECT body FROM ids ORDER BY seq")
@@ -194,6 +230,19 @@ impl DatasetSink {
                     all_rows.push(row);
                 }
             }
+        } else if format == DatasetFormat::Parquet {
+            let footer: Option<Vec<u8>> = db
+                .query_row("SELECT v FROM blobs WHERE k = 'parquet_footer'", [], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(|e| StreamError::sqlite(&db_path, e))?;
+            let columns = crate::dataset::layout_parquet_columns(&layout);
+            parquet = Some(crate::dataset::parquet::ParquetAppender::open(
+                path,
+                &columns,
+                footer.as_deref().map(|f| (csv_len, f)),
+            )?);
         } else if let Ok(meta) = fs::metadata(path)
             && meta.len() > csv_len
         {
@@ -218,6 +267,7 @@ impl DatasetSink {
             csv_len,
             skipped: 0,
             dropped_values: 0,
+            parquet,
         })
     }
 
@@ -353,7 +403,21 @@ impl RecordSink for DatasetSink {
         }
         let path_s = self.path.display().to_string();
         let bugs = self.layout == DatasetLayout::AntinexBugs;
-        if !bugs {
+        if let Some(pq) = &mut self.parquet {
+            let mut batch = pq.batch();
+            for (id, _, row) in &self.pending {
+                self.dropped_values += crate::dataset::push_parquet_row(
+                    &self.layout,
+                    &mut batch,
+                    self.next_idx,
+                    id,
+                    row,
+                );
+                self.next_idx += 1;
+            }
+            pq.append(&mut batch)?;
+            self.csv_len = pq.last_save().0;
+        } else if !bugs {
             let mut text = String::new();
             if self.csv_len == 0 {
                 text.push_str(&self.header());
@@ -387,6 +451,13 @@ impl RecordSink for DatasetSink {
                 .map_err(sql)?;
             meta.execute(params!["next_idx", self.next_idx as i64])
                 .map_err(sql)?;
+            if let Some(pq) = &self.parquet {
+                tx.execute(
+                    "INSERT OR REPLACE INTO blobs (k, v) VALUES ('parquet_footer', ?1)",
+                    [pq.last_save().1],
+                )
+                .map_err(sql)?;
+            }
         }
         tx.commit().map_err(sql)?;
         if bugs {

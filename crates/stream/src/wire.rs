@@ -55,6 +55,18 @@ pub struct BadLine {
 pub fn decode(body: &[u8]) -> (Vec<Record>, Vec<BadLine>) {
     let mut records = Vec::new();
     let mut bad = Vec::new();
+    // The common case: the whole message is text and every line takes the fast path.
+    if let Ok(text) = std::str::from_utf8(body) {
+        records.reserve(text.len() / 256);
+        if text
+            .split('\n')
+            .filter(|l| !l.is_empty())
+            .all(|l| fast_line(l).map(|r| records.push(r)).is_some())
+        {
+            return (records, bad);
+        }
+        records.clear();
+    }
     for (i, line) in body.split(|&b| b == b'\n').enumerate() {
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
@@ -71,6 +83,10 @@ pub fn decode(body: &[u8]) -> (Vec<Record>, Vec<BadLine>) {
                 continue;
             }
         };
+        if let Some(r) = fast_line(text) {
+            records.push(r);
+            continue;
+        }
         match serde_json::from_str::<Line<'_>>(text) {
             Ok(l) => match RecordKind::from_name(&l.kind) {
                 Some(kind) if !l.id.is_empty() && l.record.get().starts_with('{') => {
@@ -87,6 +103,39 @@ pub fn decode(body: &[u8]) -> (Vec<Record>, Vec<BadLine>) {
         }
     }
     (records, bad)
+}
+
+/// The line exactly as [`encode_into`] writes it, with an id free of escapes: the id and kind
+/// are sliced out and the record is checked to be one JSON object, without building the
+/// line's structure. Anything else (other key order, whitespace, escaped ids, invalid JSON)
+/// returns `None` and takes the general path, which accepts or rejects it with a reason.
+fn fast_line(line: &str) -> Option<Record> {
+    let rest = line.strip_prefix("{\"id\":\"")?;
+    let end = rest.find(['"', '\\'])?;
+    if rest.as_bytes().get(end) != Some(&b'"') || end == 0 {
+        return None;
+    }
+    let id = &rest[..end];
+    if id.bytes().any(|b| b < 0x20) {
+        return None;
+    }
+    let rest = rest[end..].strip_prefix("\",\"kind\":\"")?;
+    let end = rest.find('"')?;
+    let kind = RecordKind::from_name(&rest[..end])?;
+    let body = rest[end..]
+        .strip_prefix("\",\"record\":")?
+        .strip_suffix('}')?;
+    // No whitespace around the object: the general path trims it.
+    if !body.starts_with('{') || !body.ends_with('}') {
+        return None;
+    }
+    // One complete JSON object and nothing after it.
+    serde_json::from_str::<serde::de::IgnoredAny>(body).ok()?;
+    Some(Record {
+        id: id.to_owned(),
+        kind,
+        body: body.to_owned(),
+    })
 }
 
 #[cfg(test)]
@@ -117,6 +166,36 @@ mod tests {
         assert_eq!(bad[0].line, 3);
         for n in 0..body.len() {
             let _ = decode(&body[..n]);
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_general_one() {
+        let lines = [
+            r#"{"id":"p:a#1","kind":"packet","record":{"a":1}}"#,
+            r#"{"id":"p:a#1","kind":"packet","record":{"a":1},"id":"other"}"#,
+            r#"{"id":"p:a#1","kind":"packet","record":{"a":1}}}"#,
+            r#"{"id":"p:a#1","kind":"packet","record":{"a":1} }"#,
+            r#"{"id":"p:a#1","kind":"packet","record":{"a":}"#,
+            r#"{"id":"p:a#1","kind":"packet","record":[1]}"#,
+            r#"{"id":"","kind":"packet","record":{}}"#,
+            r#"{"id":"p\"q","kind":"flow","record":{}}"#,
+            r#"{"id":"p","kind":"nope","record":{}}"#,
+            r#"{"kind":"packet","id":"x","record":{"b":"}"}}"#,
+        ];
+        for l in lines {
+            let general = serde_json::from_str::<Line<'_>>(l).ok().and_then(|x| {
+                let kind = RecordKind::from_name(&x.kind)?;
+                (!x.id.is_empty() && x.record.get().starts_with('{')).then(|| Record {
+                    id: x.id,
+                    kind,
+                    body: x.record.get().to_owned(),
+                })
+            });
+            if let Some(fast) = fast_line(l) {
+                assert_eq!(Some(fast), general, "{l}");
+            }
+            assert_eq!(decode(l.as_bytes()).0.first().cloned(), general, "{l}");
         }
     }
 }

@@ -281,6 +281,29 @@ impl RecordsBuilder {
         }
     }
 
+    /// Takes what is ready without ending the flows still open, for a live capture that
+    /// flushes to the store periodically: the flows ended so far, the hosts seen in them
+    /// and in this segment's packets (a fresh inventory starts for the next segment; the
+    /// store merges a host's rows across segments as it does across files), and this
+    /// segment's traffic minutes. No predictions: classification rows keep accumulating
+    /// and [`RecordsBuilder::finish`] classifies the whole run, as ingesting the run's
+    /// capture would. The segments' flows together are exactly [`RecordsBuilder::finish`]'s
+    /// flows over the same packets.
+    #[must_use]
+    pub fn segment(&mut self) -> Records {
+        self.drain();
+        let hosts = match &mut self.inventory {
+            Some(inv) => std::mem::replace(inv, HostInventory::new()).finish(),
+            None => Vec::new(),
+        };
+        Records {
+            flows: std::mem::take(&mut self.flows),
+            hosts,
+            traffic: std::mem::take(&mut self.minutes).into_values().collect(),
+            ..Records::default()
+        }
+    }
+
     /// Ends every open flow and builds the records.
     #[must_use]
     pub fn finish(mut self) -> Records {

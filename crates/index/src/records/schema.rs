@@ -10,6 +10,52 @@
 //! `YYYYMMDD`; `host_ips.ip` is [`super::ip_key`] (family byte + 128-bit big-endian address)
 //! so a CIDR network is one `BETWEEN`.
 
+/// The `flows` table's secondary indexes (name, statement), as [`RECORDS_SCHEMA`] creates
+/// them: ingest drops and rebuilds them around a large batch of flows.
+pub(crate) const FLOW_INDEXES: [(&str, &str); 8] = [
+    (
+        "flows_first",
+        "CREATE INDEX IF NOT EXISTS flows_first ON flows (first_ns);",
+    ),
+    (
+        "flows_file",
+        "CREATE INDEX IF NOT EXISTS flows_file ON flows (file_id);",
+    ),
+    (
+        "flows_orig_ip",
+        "CREATE INDEX IF NOT EXISTS flows_orig_ip ON flows (orig_ip, first_ns);",
+    ),
+    (
+        "flows_resp_ip",
+        "CREATE INDEX IF NOT EXISTS flows_resp_ip ON flows (resp_ip, first_ns);",
+    ),
+    (
+        "flows_orig_mac",
+        "CREATE INDEX IF NOT EXISTS flows_orig_mac ON flows (orig_mac, first_ns);",
+    ),
+    (
+        "flows_resp_mac",
+        "CREATE INDEX IF NOT EXISTS flows_resp_mac ON flows (resp_mac, first_ns);",
+    ),
+    (
+        "flows_orig_port",
+        "CREATE INDEX IF NOT EXISTS flows_orig_port ON flows (orig_port, first_ns);",
+    ),
+    (
+        "flows_resp_port",
+        "CREATE INDEX IF NOT EXISTS flows_resp_port ON flows (resp_port, first_ns);",
+    ),
+];
+
+/// A file's flows are written with the `flows` indexes dropped and rebuilt (one sort per
+/// index) when they are at least 1/`FLOW_BULK_RATIO` of the flows already stored: rebuilding
+/// reads every stored flow, so for a small file into a large store the per-row index
+/// inserts are cheaper.
+pub(crate) const FLOW_BULK_RATIO: i64 = 2;
+
+/// Fewer flows than this are always inserted with the indexes in place.
+pub(crate) const FLOW_BULK_MIN: i64 = 10_000;
+
 /// Created with the counts' tables when a store is opened.
 pub(crate) const RECORDS_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS flows (
@@ -152,3 +198,23 @@ CREATE TABLE IF NOT EXISTS predictions (
 CREATE INDEX IF NOT EXISTS predictions_key ON predictions (key, ts_ns);
 CREATE INDEX IF NOT EXISTS predictions_file ON predictions (file_id);
 ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_indexes_are_the_schemas() {
+        for (name, sql) in FLOW_INDEXES {
+            assert!(RECORDS_SCHEMA.contains(sql), "{sql} not in RECORDS_SCHEMA");
+            assert!(
+                sql.contains(&format!(" {name} ON flows ")),
+                "{name} vs {sql}"
+            );
+        }
+        assert_eq!(
+            RECORDS_SCHEMA.matches(" ON flows ").count(),
+            FLOW_INDEXES.len()
+        );
+    }
+}

@@ -191,6 +191,14 @@ pub fn py_float(f: f64) -> String {
     if s.contains('.') { s } else { format!("{s}.0") }
 }
 
+/// A cell's text as the stable layout writes it (Python's `str`; None is empty).
+#[must_use]
+pub fn cell_text(v: &Value) -> String {
+    let mut s = String::new();
+    py_str(v, &mut s);
+    s
+}
+
 /// Python's `str` of a JSON value, as pandas writes an object cell (None is empty).
 fn py_str(v: &Value, out: &mut String) {
     match v {
