@@ -62,6 +62,10 @@ CREATE TABLE IF NOT EXISTS counts (
     PRIMARY KEY (field, day, sensor, file_id, protocol, value)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS counts_file ON counts (file_id);
+CREATE TABLE IF NOT EXISTS file_paths (
+    file_id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS isn (
     file_id INTEGER NOT NULL,
     sensor TEXT NOT NULL,
@@ -151,6 +155,7 @@ impl SqliteStore {
             tx.execute("DELETE FROM counts WHERE file_id = ?1", [id])?;
             tx.execute("DELETE FROM isn WHERE file_id = ?1", [id])?;
             tx.execute("DELETE FROM files WHERE id = ?1", [id])?;
+            tx.execute("DELETE FROM file_paths WHERE file_id = ?1", [id])?;
         }
         let (file_id, rows) = write_counts(&tx, meta, agg)?;
         if let Some(rec) = records {
@@ -221,6 +226,14 @@ fn write_counts(
         ],
     )?;
     let file_id = tx.last_insert_rowid();
+    // Where the file was read from (absolute), so a server can classify its hosts again
+    // on demand; standard input has none.
+    if meta.path != "-" {
+        let path = std::fs::canonicalize(&meta.path)
+            .map_or_else(|_| meta.path.clone(), |p| p.display().to_string());
+        tx.prepare_cached("INSERT OR REPLACE INTO file_paths (file_id, path) VALUES (?1, ?2)")?
+            .execute(params![file_id, path])?;
+    }
     // Rows sorted in index order: inserting into the B-trees in key order keeps the
     // pages being written in cache (about 3x faster than hash-map order).
     let mut batch: Vec<(&'static str, Day, i16, String, u64)> = Vec::with_capacity(agg.len());

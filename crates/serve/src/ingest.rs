@@ -306,7 +306,7 @@ pub fn ingest_path(
 const HASH_CHUNK: usize = 1 << 20;
 
 /// SHA-256 of a file, lower-case hex (the store's identity of a capture).
-fn sha256_of(path: &Path) -> Result<Option<String>, IndexError> {
+pub(crate) fn sha256_of(path: &Path) -> Result<Option<String>, IndexError> {
     use sha2::Digest as _;
     use std::io::Read as _;
     let io = |source| IndexError::Io {

@@ -224,11 +224,42 @@ async fn record_routes_answer() {
         get_ok(&app, &format!("/api/v1/captures/{id}")).await["status"],
         "done"
     );
-    // A file ingested by the CLI is not kept by the server: it cannot be reclassified.
-    call(
+    // A file ingested from disk is classified again from its recorded path while the file
+    // there is unchanged...
+    let again = call(
         &app,
         "POST",
         &format!("/api/v1/captures/{id}/classify"),
+        vec![],
+    )
+    .await;
+    assert_eq!(
+        again.status.as_u16(),
+        200,
+        "{}",
+        String::from_utf8_lossy(&again.body)
+    );
+    assert!(again.json().is_array());
+    // ...and not once it has changed.
+    let moved = dir.join("changed.pcap");
+    std::fs::copy(corpus().join("ndpi/443-safari.pcap"), &moved).unwrap();
+    {
+        let mut store = trident_index::SqliteStore::open(&dir).unwrap();
+        trident_serve::ingest_path(&mut store, &moved, None).unwrap();
+    }
+    let caps = get_ok(&app, "/api/v1/captures").await;
+    let changed = caps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "changed.pcap")
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .expect("the copy was ingested");
+    std::fs::copy(repo().join("samples/wikipedia.pcap"), &moved).unwrap();
+    call(
+        &app,
+        "POST",
+        &format!("/api/v1/captures/{changed}/classify"),
         vec![],
     )
     .await

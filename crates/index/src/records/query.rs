@@ -1103,6 +1103,28 @@ impl SqliteStore {
         Ok(self.captures_where(Some(id))?.pop())
     }
 
+    /// The path a capture was ingested from (absolute when it could be resolved), if
+    /// recorded: not for standard input, nor in stores written before paths were kept.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub fn capture_path(&self, id: i64) -> Result<Option<std::path::PathBuf>, IndexError> {
+        let st = match self
+            .conn
+            .prepare_cached("SELECT path FROM file_paths WHERE file_id = ?1")
+        {
+            Ok(st) => st,
+            // A store from before paths were kept, opened read-only (no migration).
+            Err(e) if e.to_string().contains("no such table") => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let mut st = st;
+        Ok(st
+            .query_row([id], |r| r.get::<_, String>(0))
+            .optional()?
+            .map(std::path::PathBuf::from))
+    }
+
     /// The id of the capture with this content hash.
     ///
     /// # Errors
@@ -1147,6 +1169,8 @@ pub(crate) fn remove_file_in(tx: &Connection, id: i64) -> Result<bool, IndexErro
     tx.prepare_cached("DELETE FROM counts WHERE file_id = ?1")?
         .execute([id])?;
     tx.prepare_cached("DELETE FROM isn WHERE file_id = ?1")?
+        .execute([id])?;
+    tx.prepare_cached("DELETE FROM file_paths WHERE file_id = ?1")?
         .execute([id])?;
     let n = tx
         .prepare_cached("DELETE FROM files WHERE id = ?1")?

@@ -423,17 +423,37 @@ pub(crate) async fn classify(
                 .ok_or_else(|| no_capture(&id))?;
             match upload_of(&state, &cap.sha256) {
                 Some(x) => x,
-                None => {
-                    return Err(ApiError::Conflict(format!(
-                        "capture {id} was ingested from a file this server does not keep; upload it to classify it on demand"
-                    )));
-                }
+                None => match readable_file(&state, n, cap.sha256).await? {
+                    Some(p) => (p, None),
+                    None => {
+                        return Err(ApiError::Conflict(format!(
+                            "capture {id} was ingested from a file that is no longer at its path unchanged; upload it to classify it on demand"
+                        )));
+                    }
+                },
             }
         }
     };
     let s = state.clone();
     let preds = tokio::task::spawn_blocking(move || classify_file(&s, &path, None)).await??;
     Ok(Json(preds))
+}
+
+/// A capture ingested from disk (`serve --ingest`, `trident ingest`): its recorded path,
+/// while the file there still has the content that was ingested.
+async fn readable_file(state: &AppState, n: i64, sha256: String) -> ApiResult<Option<PathBuf>> {
+    let Some(p) = state
+        .read(move |c| Ok(c.sqlite()?.capture_path(n)?))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let check = p.clone();
+    let now = tokio::task::spawn_blocking(move || crate::ingest::sha256_of(&check).ok().flatten())
+        .await
+        .ok()
+        .flatten();
+    Ok((now.as_deref() == Some(sha256.as_str())).then_some(p))
 }
 
 /// The kept file (and sensor) of an upload with these bytes.
@@ -462,7 +482,7 @@ pub(crate) struct HostKey {
     responses(
         (status = 200, description = "The new prediction", body = Prediction),
         (status = 404, description = "No such host", body = ErrorBody),
-        (status = 409, description = "None of the host's captures is kept by the server, or the model gives it no prediction", body = ErrorBody),
+        (status = 409, description = "None of the host's captures is kept by the server or still unchanged at its ingested path, or the model gives it no prediction", body = ErrorBody),
         (status = 501, description = "The store keeps counts only (Redis)", body = ErrorBody),
     ))]
 pub(crate) async fn classify_host(
@@ -489,15 +509,27 @@ pub(crate) async fn classify_host(
             Ok(ids)
         })
         .await?;
-    let mut shas = Vec::new();
+    let mut kept = Vec::new();
     for n in files {
         if let Some(c) = state.read(move |c| Ok(c.sqlite()?.capture(n)?)).await? {
-            shas.push(c.sha256);
+            kept.push((n, c.sha256));
         }
     }
-    let Some((path, _)) = shas.iter().find_map(|s| upload_of(&state, s)) else {
+    let mut path = kept
+        .iter()
+        .find_map(|(_, s)| upload_of(&state, s))
+        .map(|(p, _)| p);
+    if path.is_none() {
+        for (n, sha) in kept {
+            if let Some(p) = readable_file(&state, n, sha).await? {
+                path = Some(p);
+                break;
+            }
+        }
+    }
+    let Some(path) = path else {
         return Err(ApiError::Conflict(format!(
-            "none of the captures host {key} appears in is kept by this server; upload one to classify the host on demand"
+            "none of the captures host {key} appears in is still readable by this server (uploads are kept; ingested files must stay at their path, unchanged); upload one to classify the host on demand"
         )));
     };
     let s = state.clone();
