@@ -293,7 +293,8 @@ pub struct ConsumeArgs {
     /// Data directory of the record store (default `$TRIDENT_DATA`, else ./trident-data).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Write a CSV dataset instead (appended every --save-after records).
+    /// Write a dataset instead: CSV, or Parquet for a .parquet name (appended every
+    /// --save-after records).
     #[arg(long, value_name = "FILE")]
     dataset: Option<PathBuf>,
     /// Record kind of a trident (non-AntiNex) dataset, which decides its columns.
@@ -417,10 +418,19 @@ pub fn run(args: &ConsumeArgs) -> Result<u8> {
     });
     let mut sink: Box<dyn RecordSink> = match &args.dataset {
         Some(path) => Box::new(
-            DatasetSink::open(
+            DatasetSink::open_as(
                 path,
                 dataset_layout(args.compat, &args.fill, args.kind)?,
                 args.save_after,
+                // A .parquet name writes Parquet, as `trident dataset` does.
+                if path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+                {
+                    trident_stream::sink::DatasetFormat::Parquet
+                } else {
+                    trident_stream::sink::DatasetFormat::Csv
+                },
             )
             .with_context(|| format!("opening dataset {}", path.display()))?,
         ),
