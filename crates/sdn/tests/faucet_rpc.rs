@@ -189,6 +189,43 @@ fn faucet_rpc_mirror_round_trip_and_errors() {
         "AddPortMirror into a VLAN port: Refused with Faucet's validation error; faucet.yaml untouched",
     );
 
+    // Automated ACLs through faucetconfrpc: SetConfigFile adds an ACL to the config (Faucet
+    // validates it), SetPortAcl puts it on port 1's acls_in, an unknown ACL is refused.
+    let acls_in = |yaml: &str| -> Vec<String> {
+        let doc: serde_norway::Value = serde_norway::from_str(yaml).unwrap();
+        match &doc["dps"][DP]["interfaces"][1]["acls_in"] {
+            serde_norway::Value::Sequence(items) => items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let with_acl = format!(
+        "{}\nacls:\n  quarantine:\n    - rule:\n        actions:\n          allow: 0\n",
+        before.trim_end()
+    );
+    rt.block_on(client.set_config_file("", &with_acl)).unwrap();
+    let acl_names = ["quarantine".to_owned()];
+    rt.block_on(client.set_port_acls(DP, 1, &acl_names))
+        .unwrap();
+    let applied = std::fs::read_to_string(net.faucet_yaml()).unwrap();
+    assert_eq!(acls_in(&applied), ["quarantine"]);
+    match rt.block_on(client.set_port_acls(DP, 1, &["nosuch".to_owned()])) {
+        Err(MirrorError::Refused { op, .. }) => assert_eq!(op, "SetPortAcl"),
+        other => panic!("expected Refused for an unknown ACL, got {other:?}"),
+    }
+    assert_eq!(std::fs::read_to_string(net.faucet_yaml()).unwrap(), applied);
+    rt.block_on(client.set_port_acls(DP, 1, &[])).unwrap();
+    assert!(acls_in(&std::fs::read_to_string(net.faucet_yaml()).unwrap()).is_empty());
+    rt.block_on(client.set_config_file("", &before)).unwrap();
+    assert!(net.mirror_list().is_empty());
+    step(
+        start,
+        "SetConfigFile adds ACL quarantine; SetPortAcl(sw1, 1) sets acls_in: [quarantine]; \
+         an unknown ACL is Refused and nothing written; SetPortAcl with none clears it",
+    );
+
     // A client certificate from another CA: the server refuses the handshake.
     let other = net.path("other-ca");
     let status = std::process::Command::new("bash")
