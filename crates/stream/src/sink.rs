@@ -50,8 +50,12 @@ impl SqliteSink {
         let path = dir.join(STORE_FILE);
         let p = path.display().to_string();
         let conn = Connection::open(&path).map_err(|e| StreamError::sqlite(&p, e))?;
+        // The busy timeout first: several consumers open the same store at once, and the
+        // switch to WAL must wait for another connection's lock, not fail.
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| StreamError::sqlite(&p, e))?;
         conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
              CREATE TABLE IF NOT EXISTS records (
                  id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;",
         )
