@@ -340,6 +340,26 @@ fn find_interface<'a>(doc: &'a Value, dp: &str, port: u32) -> Result<&'a Mapping
         .ok_or_else(|| format!("DP {dp:?} port {port} is not a mapping"))
 }
 
+/// The mapping of `port` on `dp` in a document already checked by [`find_interface`],
+/// for editing.
+fn interface_mut<'a>(
+    doc: &'a mut Value,
+    dp: &str,
+    port: u32,
+) -> Result<&'a mut Mapping, EditError> {
+    let ifaces = doc
+        .get_mut("dps")
+        .and_then(|d| d.get_mut(dp))
+        .and_then(|d| d.get_mut("interfaces"))
+        .and_then(Value::as_mapping_mut)
+        .ok_or_else(|| EditError::Bad("interfaces vanished".into()))?;
+    let key = interface_key(ifaces, port).ok_or(EditError::Missing)?;
+    ifaces
+        .get_mut(&key)
+        .and_then(Value::as_mapping_mut)
+        .ok_or(EditError::Missing)
+}
+
 fn interface_key(ifaces: &Mapping, port: u32) -> Option<Value> {
     let want = u64::from(port);
     ifaces
@@ -401,17 +421,7 @@ pub fn edit_text(text: &str, dp: &str, port: u32, edit: Edit) -> Result<Option<S
     // The expected document.
     let mut expected = doc.clone();
     {
-        let ifaces = expected
-            .get_mut("dps")
-            .and_then(|d| d.get_mut(dp))
-            .and_then(|d| d.get_mut("interfaces"))
-            .and_then(Value::as_mapping_mut)
-            .ok_or_else(|| EditError::Bad("interfaces vanished".into()))?;
-        let key = interface_key(ifaces, port).ok_or(EditError::Missing)?;
-        let im = ifaces
-            .get_mut(&key)
-            .and_then(Value::as_mapping_mut)
-            .ok_or(EditError::Missing)?;
+        let im = interface_mut(&mut expected, dp, port)?;
         im.insert(
             Value::String("mirror".into()),
             Value::Sequence(new.iter().map(|p| Value::Number((*p).into())).collect()),
@@ -466,17 +476,7 @@ pub fn edit_acls_text(
     }
     let mut expected = doc.clone();
     {
-        let ifaces = expected
-            .get_mut("dps")
-            .and_then(|d| d.get_mut(dp))
-            .and_then(|d| d.get_mut("interfaces"))
-            .and_then(Value::as_mapping_mut)
-            .ok_or_else(|| EditError::Bad("interfaces vanished".into()))?;
-        let key = interface_key(ifaces, port).ok_or(EditError::Missing)?;
-        let im = ifaces
-            .get_mut(&key)
-            .and_then(Value::as_mapping_mut)
-            .ok_or(EditError::Missing)?;
+        let im = interface_mut(&mut expected, dp, port)?;
         if acls.is_empty() {
             im.remove("acls_in");
         } else {
