@@ -213,25 +213,7 @@ fn plain_list(out: &mut Vec<u8>, items: impl Iterator<Item = u64>) {
     }
 }
 
-/// A csv cell from a serialized record field: scalars as text, lists joined with `|`
-/// (as the packet columns join them), objects as compact JSON. Used by the record writers
-/// that serialize through serde (flows, hosts).
-pub fn json_cell(v: Option<&serde_json::Value>) -> String {
-    use serde_json::Value;
-    match v {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| match i {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect::<Vec<_>>()
-            .join("|"),
-        Some(other) => other.to_string(),
-    }
-}
+pub use trident_stream::dataset::json_cell;
 
 /// A sink for packet rows.
 pub trait RowWriter {

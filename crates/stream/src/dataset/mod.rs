@@ -85,19 +85,7 @@ pub fn push_parquet_row(
                 c.push_text(id);
             }
             for (name, c) in cols.iter().zip(it) {
-                let text = match row.get(name) {
-                    None | Some(Value::Null) => String::new(),
-                    Some(Value::String(s)) => s.clone(),
-                    Some(Value::Array(items)) => items
-                        .iter()
-                        .map(|i| match i {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join("|"),
-                    Some(other) => other.to_string(),
-                };
+                let text = json_cell(row.get(name));
                 c.push_text(&text);
             }
         }
@@ -131,4 +119,24 @@ pub fn push_parquet_row(
         }
     }
     dropped
+}
+
+/// A CSV cell from a serialized record field: scalars as text, lists joined with `|` (as
+/// the packet columns join them), objects as compact JSON. The dataset writers and the
+/// CLI's record writers (flows, hosts) share it.
+#[must_use]
+pub fn json_cell(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| match i {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("|"),
+        Some(other) => other.to_string(),
+    }
 }
