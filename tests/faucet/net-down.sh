@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Tears down what net-up.sh DIR PREFIX started: processes from DIR/*.pid, the namespaces
-# PREFIX-* (their veths go with them) and any PREFIX-* link left here. Safe to run twice.
+# Tears down what net-up.sh (or net-up-stack.sh) DIR PREFIX started: processes from
+# DIR/*.pid, the namespaces PREFIX-* (their veths go with them) and any PREFIX-* link left
+# here. Safe to run twice.
 set -uo pipefail
 D=$1
 P=$2
@@ -16,7 +17,7 @@ for pidfile in "$D"/*.pid; do
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
   rm -f "$pidfile"
 done
-for ns in $(ip netns list | awk '{print $1}' | grep -E "^$P-(sw|h[0-9]+)$"); do
+for ns in $(ip netns list | awk '{print $1}' | grep -E "^$P-(sw|lb|h[0-9]+)$"); do
   ip netns del "$ns"
 done
 for link in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E "^$P-"); do

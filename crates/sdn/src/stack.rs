@@ -6,7 +6,10 @@
 //! port (the ordinary `mirror` list, so [`crate::mirror::MirrorBook`] needs nothing
 //! special); the plug sends the copies back in, and that port's `acls_in` (the tunnel ACL,
 //! named `tunnel_name`) carries them over the stack in VLAN `tunnel_vlan` to the root's
-//! mirror port. [`stack_plan`] writes exactly Poseidon's shape:
+//! mirror port.
+//!
+//! Poseidon's shape (the reference; what Poseidon 0.18 and faucetconfrpc's
+//! `SetRemoteMirrorPort` write):
 //!
 //! * `acls: <tunnel_name>:` rule 1 `vlan_vid: <tunnel_vlan>` -> `allow: 0` (loop guard);
 //!   rule 2 -> `allow: 0, output: {tunnel: {type: vlan, tunnel_id: <tunnel_vlan>, dp: <root>,
@@ -15,6 +18,28 @@
 //! * each other switch's mirror port: `description: "Poseidon remote mirror (loopback
 //!   plug)"`, `acls_in: [<tunnel_name>]`, `coprocessor: {strategy: vlan_vid}` (its `name`,
 //!   `number` and `mirror` kept, nothing else).
+//!
+//! [`stack_plan`] writes the same ACL and loopback ports, but **the root's mirror port gets
+//! the loopback ports' shape too** (`acls_in: [<tunnel_name>]`, `coprocessor: {strategy:
+//! vlan_vid}`, description [`ROOT_MIRROR_DESCRIPTION`], no `output_only`). Why: Faucet
+//! 1.10.12 installs a tunnel's exit flow on the destination DP (`dl_vlan=<vid>,
+//! dl_vlan_pcp=3 -> pop_vlan, output:<port>`) only from `ValveStackManager.add_tunnel_acls`
+//! (`faucet/valve_stack.py`), which runs when a stack port changes state
+//! (`valve_lldp.py`, `update_stack_link_state`), at the end of a *warm* config change
+//! (`valve.py`, `_apply_config_changes`), or from `ValveStackManager.add_port` for a
+//! non-stack port that has a tunnel ACL in `acls_in`. Written into a running Faucet whose
+//! stack is already up (trident's start-up write), Poseidon's shape adds the `port_acl`
+//! table to the root, so the root cold-starts (`_pipeline_change` -> `dp_init`, reconnect)
+//! with its stack port still `UP`, and none of the three paths runs there: the source DP
+//! tunnels the copies (its loopback port has the ACL) but the root has no exit flow and
+//! drops them (seen on OVS 3.1 + Faucet 1.10.12; it only works when Faucet starts with the
+//! tunnel already in its config, or after a stack flap). With the ACL in the root port's own
+//! `acls_in`, every time that port comes up (each cold start, reconnect or port flap)
+//! `add_port` installs the root's tunnel flows. The root port is then also a tunnel source of
+//! its own: what the collector NIC sends in is "tunnelled" to its own port, i.e. output to
+//! its in-port, which OpenFlow drops, so the collector still cannot inject traffic (what
+//! `output_only` was for); local mirrors into it work as before (Faucet allows mirroring into
+//! a coprocessor port). Verified end to end by `crates/sdn/tests/faucet_stack.rs`.
 //!
 //! The root is the DP with a `stack: {priority: N}` (the lowest N when several). Faucet
 //! reports stacked learns on every DP, with `stack_descr` on the non-local ones; the
@@ -34,6 +59,11 @@ use std::collections::BTreeMap;
 use serde_norway::{Mapping, Value};
 
 use crate::config::SdnConfig;
+
+/// `description` [`stack_plan`] writes on each non-root switch's mirror (loopback plug) port.
+pub const PLUG_DESCRIPTION: &str = "Poseidon remote mirror (loopback plug)";
+/// `description` [`stack_plan`] writes on the root's mirror (collector) port.
+pub const ROOT_MIRROR_DESCRIPTION: &str = "trident local mirror (tunnel exit)";
 
 /// Faucet's default host learning `timeout` (s) when a DP does not set one.
 pub const FAUCET_DEFAULT_TIMEOUT: u64 = 300;
@@ -137,8 +167,10 @@ fn interface_mut<'a>(doc: &'a mut Value, dp: &str, port: u32) -> Option<(Value, 
     Some((key, m))
 }
 
-/// Poseidon's tunnel setup for a stacked Faucet (module docs). `Ok(None)` when there is
-/// nothing to do: no `tunnel_vlan`, no stack root, or the config already has that shape.
+/// The tunnel setup for a stacked Faucet: Poseidon's, with the root's mirror port shaped like
+/// the loopback ports so Faucet 1.10.12 installs the tunnel exit (module docs). `Ok(None)`
+/// when there is nothing to do: no `tunnel_vlan`, no stack root, or the config already has
+/// that shape.
 ///
 /// # Errors
 /// The stack root has no mirror port in `mirror_ports`, or a mirror port is missing from the
@@ -177,31 +209,32 @@ pub fn stack_plan(doc: &Value, config: &SdnConfig) -> Result<Option<Value>, Stri
         }
         let (_, iface) = interface_mut(&mut out, sw, port)
             .ok_or_else(|| format!("DP {sw:?} has no mirror port {port} in the config"))?;
-        if *sw == root {
-            iface.insert(Value::String("output_only".into()), Value::Bool(true));
+        let description = if *sw == root {
+            ROOT_MIRROR_DESCRIPTION
         } else {
-            let mut block = Mapping::new();
-            for keep in ["name", "number", "mirror"] {
-                if let Some(v) = iface.get(keep) {
-                    block.insert(Value::String(keep.into()), v.clone());
-                }
+            PLUG_DESCRIPTION
+        };
+        let mut block = Mapping::new();
+        for keep in ["name", "number", "mirror"] {
+            if let Some(v) = iface.get(keep) {
+                block.insert(Value::String(keep.into()), v.clone());
             }
-            block.insert(
-                Value::String("description".into()),
-                Value::String("Poseidon remote mirror (loopback plug)".into()),
-            );
-            block.insert(
-                Value::String("acls_in".into()),
-                Value::Sequence(vec![Value::String(name.clone())]),
-            );
-            let mut copro = Mapping::new();
-            copro.insert(
-                Value::String("strategy".into()),
-                Value::String("vlan_vid".into()),
-            );
-            block.insert(Value::String("coprocessor".into()), Value::Mapping(copro));
-            *iface = block;
         }
+        block.insert(
+            Value::String("description".into()),
+            Value::String(description.into()),
+        );
+        block.insert(
+            Value::String("acls_in".into()),
+            Value::Sequence(vec![Value::String(name.clone())]),
+        );
+        let mut copro = Mapping::new();
+        copro.insert(
+            Value::String("strategy".into()),
+            Value::String("vlan_vid".into()),
+        );
+        block.insert(Value::String("coprocessor".into()), Value::Mapping(copro));
+        *iface = block;
     }
     Ok((out != *doc).then_some(out))
 }

@@ -312,9 +312,20 @@ fn stacked_faucet_yaml_gets_poseidons_tunnel() {
     assert_eq!(plug["coprocessor"]["strategy"].as_str(), Some("vlan_vid"));
     assert!(plug.get("native_vlan").is_none());
     assert_eq!(plug["name"].as_str(), Some("loopback-plug"));
+    // The root's mirror port takes the same shape (so Faucet 1.10.12 installs the tunnel's
+    // exit there; see trident_sdn::stack), keeping its name and mirror list.
+    let root_port = &out["dps"]["sw1"]["interfaces"][3];
+    assert_eq!(root_port["acls_in"][0].as_str(), Some("poseidon_tunnel"));
     assert_eq!(
-        out["dps"]["sw1"]["interfaces"][3]["output_only"].as_bool(),
-        Some(true)
+        root_port["coprocessor"]["strategy"].as_str(),
+        Some("vlan_vid")
+    );
+    assert!(root_port.get("output_only").is_none(), "{root_port:?}");
+    assert_eq!(root_port["name"].as_str(), Some("poseidon-mirror"));
+    assert_eq!(root_port["mirror"].as_sequence().map(Vec::len), Some(0));
+    assert_eq!(
+        root_port["description"].as_str(),
+        Some(trident_sdn::stack::ROOT_MIRROR_DESCRIPTION)
     );
     // Applying twice changes nothing more.
     assert_eq!(stack_plan(&out, &cfg).unwrap(), None);
@@ -326,7 +337,9 @@ fn stacked_faucet_yaml_gets_poseidons_tunnel() {
     let mut noroot = cfg.clone();
     noroot.mirror_ports.remove("sw1");
     assert!(stack_plan(&doc, &noroot).unwrap_err().contains("sw1"));
-    println!("ok: stack root sw1; tunnel ACL and loopback-plug port written as Poseidon did");
+    println!(
+        "ok: stack root sw1; tunnel ACL and loopback-plug port written as Poseidon did, root mirror port as a tunnel-ACL port"
+    );
 
     // Validate the written file with Faucet's own checker.
     if let Some(ck) = checker() {

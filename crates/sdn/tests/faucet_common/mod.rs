@@ -120,6 +120,26 @@ pub struct FaucetNet {
 impl FaucetNet {
     /// Brings up OVS + Faucet + hosts (net-up.sh), certificates (certs.sh) and faucetconfrpc.
     pub fn up(start: Instant) -> FaucetNet {
+        let mut net = FaucetNet::bring_up(start, "net-up.sh");
+        net.start_confrpc();
+        step(
+            start,
+            format!(
+                "faucetconfrpc listening on 127.0.0.1:{} (mutual TLS)",
+                net.rpc_port
+            ),
+        );
+        net
+    }
+
+    /// Brings up the two-switch stack of `net-up-stack.sh` (sw1 root with h1 and the
+    /// collector NIC on port 3, sw2 with h2, h3 and a loopback plug on port 3); no
+    /// faucetconfrpc.
+    pub fn up_stack(start: Instant) -> FaucetNet {
+        FaucetNet::bring_up(start, "net-up-stack.sh")
+    }
+
+    fn bring_up(start: Instant, script: &str) -> FaucetNet {
         require_environment();
         static SEQ: AtomicU32 = AtomicU32::new(0);
         let prefix = format!(
@@ -131,7 +151,7 @@ impl FaucetNet {
             .prefix("trident-faucet-")
             .tempdir()
             .unwrap();
-        let mut net = FaucetNet {
+        let net = FaucetNet {
             dir,
             prefix,
             rpc_port: 0,
@@ -148,7 +168,7 @@ impl FaucetNet {
         );
         std::fs::create_dir_all(net.path("conf")).unwrap();
         let up = Command::new("bash")
-            .arg(scripts().join("net-up.sh"))
+            .arg(scripts().join(script))
             .arg(net.dir.path())
             .arg(&net.prefix)
             .stdout(Stdio::piped())
@@ -158,7 +178,7 @@ impl FaucetNet {
         if !up.status.success() {
             let log = std::fs::read_to_string(net.path("faucet.log")).unwrap_or_default();
             panic!(
-                "tests/faucet/net-up.sh failed: {}\n{}\nfaucet.log:\n{log}",
+                "tests/faucet/{script} failed: {}\n{}\nfaucet.log:\n{log}",
                 String::from_utf8_lossy(&up.stdout),
                 String::from_utf8_lossy(&up.stderr)
             );
@@ -166,16 +186,8 @@ impl FaucetNet {
         step(
             start,
             format!(
-                "OVS bridge {}-br (netdev) connected to Faucet, hosts h1-h3 up",
+                "{script}: OVS (netdev) connected to Faucet, hosts h1-h3 up (prefix {})",
                 net.prefix
-            ),
-        );
-        net.start_confrpc();
-        step(
-            start,
-            format!(
-                "faucetconfrpc listening on 127.0.0.1:{} (mutual TLS)",
-                net.rpc_port
             ),
         );
         net
@@ -301,6 +313,15 @@ impl FaucetNet {
         }
     }
 
+    /// Starts pings every 0.2 s from host `i` to host `j` for each `(i, j)` (stopped by
+    /// [`FaucetNet::stop_traffic`]).
+    pub fn start_pings(&mut self, pairs: &[(u32, u32)]) {
+        for &(i, j) in pairs {
+            let child = self.in_host(i, &["ping", "-q", "-i", "0.2", &ip(j)]);
+            self.traffic.push(child);
+        }
+    }
+
     fn in_host(&self, i: u32, argv: &[&str]) -> Child {
         Command::new("ip")
             .args(["netns", "exec", &self.host_ns(i)])
@@ -318,6 +339,34 @@ impl FaucetNet {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+
+    /// The flows of bridge `bridge` (a name in the switch namespace), as
+    /// `ovs-ofctl -O OpenFlow13 dump-flows --no-stats` prints them, one per line.
+    pub fn flows(&self, bridge: &str) -> Vec<String> {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &format!("{}-sw", self.prefix)])
+            .arg("env")
+            .arg(format!("OVS_RUNDIR={}", self.dir.path().display()))
+            .args([
+                "ovs-ofctl",
+                "-O",
+                "OpenFlow13",
+                "dump-flows",
+                "--no-stats",
+                bridge,
+            ])
+            .output()
+            .expect("ovs-ofctl dump-flows");
+        assert!(
+            out.status.success(),
+            "ovs-ofctl dump-flows {bridge}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// The `mirror` list of the mirror port, read from `faucet.yaml` on disk.
