@@ -460,6 +460,9 @@ pub struct QuotedPacket {
     pub ports: Option<(u16, u16)>,
     /// Original TCP sequence number, when quoted.
     pub tcp_seq: Option<u32>,
+    /// Original TCP acknowledgement number, when the quote reaches it (RFC 792 guarantees
+    /// only 8 bytes; ICMPv6 errors and many routers quote more).
+    pub tcp_ack: Option<u32>,
 }
 
 /// The layer at which decoding stopped.

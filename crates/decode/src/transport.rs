@@ -365,9 +365,14 @@ fn quote_v6(b: &[u8]) -> Option<QuotedPacket> {
     Some(quoted(ip.src, ip.dst, chain.protocol, upper))
 }
 
-/// A quote's ports (TCP, UDP, UDP-Lite) and TCP sequence number, as far as `upper` (the
-/// quoted transport header) reaches.
+/// A quote's ports (TCP, UDP, UDP-Lite) and TCP sequence and acknowledgement numbers, as
+/// far as `upper` (the quoted transport header) reaches.
 fn quoted(src: IpAddr, dst: IpAddr, protocol: u8, upper: &[u8]) -> QuotedPacket {
+    let tcp_ack = if protocol == PROTO_TCP {
+        be32(upper, QUOTED_PAYLOAD)
+    } else {
+        None
+    };
     let upper = upper.get(..QUOTED_PAYLOAD).unwrap_or(upper);
     let has_ports = matches!(protocol, PROTO_TCP | PROTO_UDP | PROTO_UDPLITE);
     let ports = match (be16(upper, 0), be16(upper, 2)) {
@@ -384,6 +389,7 @@ fn quoted(src: IpAddr, dst: IpAddr, protocol: u8, upper: &[u8]) -> QuotedPacket 
         } else {
             None
         },
+        tcp_ack,
     }
 }
 
@@ -611,10 +617,18 @@ mod tests {
             ("198.51.100.7", "192.0.2.1")
         );
         assert_eq!(
-            (q.protocol, q.ports, q.tcp_seq),
-            (6, Some((51000, 25)), Some(0x0bad_f00d))
+            (q.protocol, q.ports, q.tcp_seq, q.tcp_ack),
+            (6, Some((51000, 25)), Some(0x0bad_f00d), None)
         );
         assert_eq!(i.echo, None);
+        // A router quoting the whole TCP header: the acknowledgement number too.
+        let mut err = vec![3, 3, 0, 0, 0, 0, 0, 0];
+        err.extend_from_slice(&original[..40]);
+        let q = icmp_info(&dec(&over_v4(1, &err))).quoted.expect("quote");
+        assert_eq!(
+            (q.tcp_seq, q.tcp_ack),
+            (Some(0x0bad_f00d), Some(0x0102_0304))
+        );
         // Time exceeded quoting only 4 bytes past the header: ports, no sequence number.
         let original = v4(17, V4_A, V4_B, &[], &udp_dg(33434, 33435, &[]));
         let mut err = vec![11, 0, 0, 0, 0, 0, 0, 0];

@@ -12,7 +12,7 @@ use foldhash::fast::RandomState;
 use trident_decode::{AppHint, Packet};
 use trident_types::{MacAddr, Timestamp};
 
-use crate::potiron::{ABSENT, ABSENT_ICMP, PotironPacket, normalize};
+use crate::potiron::{ABSENT, ABSENT_ICMP, Normalizer, PotironPacket};
 
 /// A field the index counts values of.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -212,7 +212,7 @@ pub struct IsnSample {
     pub dport: Option<u16>,
     /// Sequence number (absolute).
     pub seq: Option<u32>,
-    /// Acknowledgement number (absent in an ICMP quote).
+    /// Acknowledgement number (absent in an ICMP quote; present in an ICMPv6 one).
     pub ack: Option<u32>,
 }
 
@@ -225,8 +225,13 @@ pub const NO_PROTOCOL: i16 = -1;
 /// Nanoseconds per microsecond.
 const NANOS_PER_MICRO: i64 = 1_000;
 
-/// Key of a numeric count: day, IP protocol, field, value.
-type NumKey = (Day, i16, Field, i64);
+/// Numeric counts of one (day, IP protocol): per field (indexed by `Field as usize`), value
+/// -> count. Two levels instead of one map keyed by (day, protocol, field, value): a packet's
+/// ten counts share one bucket lookup, and each field's map stays small and in cache.
+#[derive(Debug, Default, Clone)]
+struct NumBucket {
+    fields: [HashMap<i64, u64, RandomState>; Field::ALL.len()],
+}
 /// Key of a text count.
 type TextKey = (Day, i16, Field, Box<str>);
 /// Key of a link-layer count: day, source MAC, destination MAC (48-bit numbers).
@@ -259,7 +264,9 @@ fn mac_vendor(m: &MacAddr) -> &'static str {
 /// One file's counts per (day, protocol, field, value).
 #[derive(Debug, Default, Clone)]
 pub struct FileAgg {
-    num: HashMap<NumKey, u64, RandomState>,
+    num: Vec<((Day, i16), NumBucket)>,
+    /// Where each (day, protocol) bucket is in `num`.
+    num_index: HashMap<(Day, i16), usize, RandomState>,
     text: HashMap<TextKey, u64, RandomState>,
     /// UTC days (`YYYYMMDD`) of the counted packets.
     pub days: BTreeSet<Day>,
@@ -273,9 +280,13 @@ pub struct FileAgg {
     pub isn: Vec<IsnSample>,
     /// Per-second cache of the day (packets arrive in time order, mostly).
     last_sec: Option<(i64, Day)>,
+    /// The day last added to `days` (consecutive packets share a day).
+    last_counted_day: Option<Day>,
     /// Frames per (day, source MAC, destination MAC): one map update per frame; the
     /// `eth_src`, `eth_dst` and `mac_vendor` counts are derived from it when read.
     macs: HashMap<MacKey, u64, RandomState>,
+    /// potiron's view of the packets, in file order (tshark's IPv4 reassembly).
+    potiron: Normalizer,
 }
 
 /// One aggregated row: `count` occurrences of `value` for `field` on `day` in protocol
@@ -312,7 +323,7 @@ impl FileAgg {
     pub fn add(&mut self, ts: Timestamp, caplen: u32, p: &Packet<'_>, opts: AggOptions) {
         self.packets += 1;
         self.bytes += u64::from(caplen);
-        let pot = normalize(p);
+        let pot = self.potiron.normalize(p);
         let app = if opts.app_fields {
             p.app.as_deref()
         } else {
@@ -342,7 +353,10 @@ impl FileAgg {
                 .entry((day, mac_num(&e.src), mac_num(&e.dst)))
                 .or_insert(0) += 1;
         }
-        self.days.insert(day);
+        if self.last_counted_day != Some(day) {
+            self.days.insert(day);
+            self.last_counted_day = Some(day);
+        }
         self.counted += 1;
         if let Some(pp) = pot {
             self.add_potiron(day, &pp, opts);
@@ -361,8 +375,26 @@ impl FileAgg {
         }
     }
 
-    fn bump(&mut self, key: NumKey) {
-        *self.num.entry(key).or_insert(0) += 1;
+    /// UTC days of the packets counted in potiron's fields: potiron's `<sensor>_DAYS` (less
+    /// the file-name day), i.e. [`FileAgg::days`] without the days that only packets with
+    /// application hints (IPv6 DNS, ...) made.
+    #[must_use]
+    pub fn potiron_days(&self) -> BTreeSet<Day> {
+        self.num.iter().map(|((day, _), _)| *day).collect()
+    }
+
+    /// The bucket of (day, protocol), made on first use.
+    fn bucket(&mut self, day: Day, protocol: i16) -> &mut NumBucket {
+        let i = match self.num_index.get(&(day, protocol)) {
+            Some(&i) => i,
+            None => {
+                self.num.push(((day, protocol), NumBucket::default()));
+                let i = self.num.len() - 1;
+                self.num_index.insert((day, protocol), i);
+                i
+            }
+        };
+        &mut self.num[i].1
     }
 
     fn add_potiron(&mut self, day: Day, pp: &PotironPacket, opts: AggOptions) {
@@ -371,22 +403,27 @@ impl FileAgg {
             .ports
             .map_or((ABSENT, ABSENT), |(s, d)| (i64::from(s), i64::from(d)));
         let (code, typ) = pp.icmp.unwrap_or((ABSENT_ICMP, ABSENT_ICMP));
-        self.bump((day, pr, Field::Length, i64::from(pp.length)));
-        self.bump((day, pr, Field::Protocol, i64::from(pp.protocol)));
-        self.bump((day, pr, Field::Ipsrc, i64::from(u32::from(pp.ipsrc))));
-        self.bump((day, pr, Field::Ipdst, i64::from(u32::from(pp.ipdst))));
-        self.bump((day, pr, Field::Ipttl, i64::from(pp.ipttl)));
-        self.bump((day, pr, Field::Iptos, i64::from(pp.iptos)));
-        self.bump((day, pr, Field::Sport, sport));
-        self.bump((day, pr, Field::Dport, dport));
-        if opts.per_packet_fields {
+        let per_packet = opts.per_packet_fields;
+        let b = self.bucket(day, pr);
+        let mut bump = |field: Field, v: i64| {
+            *b.fields[field as usize].entry(v).or_insert(0) += 1;
+        };
+        bump(Field::Length, i64::from(pp.length));
+        bump(Field::Protocol, i64::from(pp.protocol));
+        bump(Field::Ipsrc, i64::from(u32::from(pp.ipsrc)));
+        bump(Field::Ipdst, i64::from(u32::from(pp.ipdst)));
+        bump(Field::Ipttl, i64::from(pp.ipttl));
+        bump(Field::Iptos, i64::from(pp.iptos));
+        bump(Field::Sport, sport);
+        bump(Field::Dport, dport);
+        if per_packet {
             let seq = pp.tcpseq.map_or(ABSENT, i64::from);
             let ack = pp.tcpack.map_or(ABSENT, i64::from);
-            self.bump((day, pr, Field::Tcpseq, seq));
-            self.bump((day, pr, Field::Tcpack, ack));
+            bump(Field::Tcpseq, seq);
+            bump(Field::Tcpack, ack);
         }
-        self.bump((day, pr, Field::Icmpcode, i64::from(code)));
-        self.bump((day, pr, Field::Icmptype, i64::from(typ)));
+        bump(Field::Icmpcode, i64::from(code));
+        bump(Field::Icmptype, i64::from(typ));
     }
 
     fn bump_text(&mut self, day: Day, field: Field, v: &str) {
@@ -456,7 +493,13 @@ impl FileAgg {
             let (m, v) = self.mac_counts();
             m.len() + v.len()
         };
-        self.num.len() + self.text.len() + link
+        let num: usize = self
+            .num
+            .iter()
+            .flat_map(|(_, b)| b.fields.iter())
+            .map(HashMap::len)
+            .sum();
+        num + self.text.len() + link
     }
 
     /// True when nothing was counted.
@@ -469,10 +512,14 @@ impl FileAgg {
     /// The string passed is reused between calls (no allocation per row).
     pub fn for_each(&self, mut f: impl FnMut(Day, i16, Field, &str, u64)) {
         let mut buf = String::new();
-        for (&(day, pr, field, v), &n) in &self.num {
-            buf.clear();
-            field.write_num(v, &mut buf);
-            f(day, pr, field, &buf, n);
+        for ((day, pr), b) in &self.num {
+            for field in Field::ALL {
+                for (&v, &n) in &b.fields[field as usize] {
+                    buf.clear();
+                    field.write_num(v, &mut buf);
+                    f(*day, *pr, field, &buf, n);
+                }
+            }
         }
         for ((day, pr, field, v), &n) in &self.text {
             f(*day, *pr, *field, v, n);

@@ -30,7 +30,7 @@ pub use agg::{
 pub use error::IndexError;
 pub use read::{FileMeta, read_capture};
 pub use redis_store::{RedisLayout, RedisStore};
-pub use sqlite::SqliteStore;
+pub use sqlite::{DB_FILE, SqliteStore};
 
 /// The period a query covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

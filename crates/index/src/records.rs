@@ -39,6 +39,7 @@
 //! commands' own format (nanoseconds).
 
 mod build;
+mod flowblob;
 mod merge;
 pub(crate) mod query;
 mod schema;

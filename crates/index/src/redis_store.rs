@@ -36,8 +36,11 @@
 //! distinct member per packet. A key receiving many members is written as one bulk `ZADD`
 //! into a staging key followed by `ZUNIONSTORE key 2 key staging` (inside the transaction,
 //! so the staging key is never visible), instead of one `ZINCRBY` per member; that is
-//! several times less work for the server. Keys much larger than the file's part keep
-//! `ZINCRBY`, so a day fed by many small files is not rewritten for each of them.
+//! several times less work for the server. When the key does not exist yet (checked by a
+//! small script at `EXEC` time, [`MERGE_SCRIPT`]) the staging key is renamed into place
+//! instead, which is O(1), so a fresh day's keys are built once, not twice. Keys much larger
+//! than the file's part keep `ZINCRBY`, so a day fed by many small files is not rewritten
+//! for each of them.
 //!
 //! trident's application fields (DNS, TLS, HTTP) have no place in potiron's layouts and are
 //! not written here.
@@ -82,8 +85,19 @@ const CONTRIB_PREFIX: &str = "trident:contrib:";
 /// Keys read per `SCAN` step when listing sensors.
 const SCAN_COUNT: usize = 1000;
 
-/// A key receiving at least this many members from one file is a bulk-write candidate.
-const BULK_MIN: usize = 64;
+/// A key receiving at least this many members from one file is a bulk-write candidate
+/// (three commands, `DEL`, `ZADD`, `EVAL`, instead of one `ZINCRBY` per member).
+const BULK_MIN: usize = 8;
+
+/// Merges a staging sorted set (`KEYS[2]`) into its key (`KEYS[1]`) and deletes it: renamed
+/// into place when the key does not exist (O(1)), else added with `ZUNIONSTORE` (weight 1).
+/// Used for additions only; a subtraction (`--force`) always goes through `ZUNIONSTORE`
+/// with weight -1.
+const MERGE_SCRIPT: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then return redis.call('RENAME', KEYS[2], KEYS[1]) end
+redis.call('ZUNIONSTORE', KEYS[1], 2, KEYS[1], KEYS[2])
+return redis.call('DEL', KEYS[2])
+";
 
 /// Members per bulk `ZADD` command.
 const BULK_CHUNK: usize = 8192;
@@ -653,7 +667,7 @@ impl RedisStore {
             cards.extend(self.cards(o)?);
         }
         let contrib_key = format!("{CONTRIB_PREFIX}{}", meta.name);
-        let mut days: Vec<Day> = agg.days.iter().copied().collect();
+        let mut days: Vec<Day> = agg.potiron_days().into_iter().collect();
         let (legacy, combined) = (self.layout == RedisLayout::Legacy, self.combined);
         if !legacy {
             days.extend(meta.file_day);
@@ -807,7 +821,7 @@ impl RedisStore {
                 c.query::<i64>(con)
             })?;
         }
-        let mut days: Vec<Day> = agg.days.iter().copied().collect();
+        let mut days: Vec<Day> = agg.potiron_days().into_iter().collect();
         days.extend(meta.file_day);
         let combined = self.combined;
         let sensor = meta.sensor.clone();
@@ -866,16 +880,25 @@ fn push_zsets(pipe: &mut redis::Pipeline, z: &Zsets, sign: i64, cards: &HashMap<
                 }
                 pipe.add_command(c).ignore();
             }
-            pipe.cmd("ZUNIONSTORE")
-                .arg(key)
-                .arg(2)
-                .arg(key)
-                .arg(&stage)
-                .arg("WEIGHTS")
-                .arg(1)
-                .arg(sign)
-                .ignore();
-            pipe.cmd("DEL").arg(&stage).ignore();
+            if sign > 0 {
+                pipe.cmd("EVAL")
+                    .arg(MERGE_SCRIPT)
+                    .arg(2)
+                    .arg(key)
+                    .arg(&stage)
+                    .ignore();
+            } else {
+                pipe.cmd("ZUNIONSTORE")
+                    .arg(key)
+                    .arg(2)
+                    .arg(key)
+                    .arg(&stage)
+                    .arg("WEIGHTS")
+                    .arg(1)
+                    .arg(sign)
+                    .ignore();
+                pipe.cmd("DEL").arg(&stage).ignore();
+            }
         } else {
             for (m, n) in members {
                 pipe.cmd("ZINCRBY")

@@ -7,6 +7,10 @@
 //! * `counts(file_id, sensor, day, protocol, field, value, count)`: one row per file and
 //!   distinct (day, IP protocol, field, value). Keeping the file id on every row is what lets
 //!   `--force` remove exactly one file's contribution; queries sum over files.
+//! * `file_days(file_id, day)`: the days each file has counts on. Removing a file deletes its
+//!   counts through the primary key, (field, day, sensor, file id) per field and day, so the
+//!   counts need no second index by file (which cost every ingest a second B-tree insert
+//!   per count row).
 //!
 //! * `isn(file_id, sensor, day, ts_us, sport, dport, seq, ack)`: TCP ISN samples, one row
 //!   per TCP packet, only for files ingested with ISN samples on.
@@ -61,7 +65,11 @@ CREATE TABLE IF NOT EXISTS counts (
     count INTEGER NOT NULL,
     PRIMARY KEY (field, day, sensor, file_id, protocol, value)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS counts_file ON counts (file_id);
+CREATE TABLE IF NOT EXISTS file_days (
+    file_id INTEGER NOT NULL,
+    day INTEGER NOT NULL,
+    PRIMARY KEY (file_id, day)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS file_paths (
     file_id INTEGER PRIMARY KEY,
     path TEXT NOT NULL
@@ -105,6 +113,7 @@ impl SqliteStore {
         conn.busy_timeout(std::time::Duration::from_secs(30))?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(RECORDS_SCHEMA)?;
+        migrate_counts_file(&conn)?;
         Ok(SqliteStore { conn })
     }
 
@@ -152,7 +161,7 @@ impl SqliteStore {
                 return Ok(IngestOutcome::Skipped);
             }
             keys = delete_file_records(&tx, id)?;
-            tx.execute("DELETE FROM counts WHERE file_id = ?1", [id])?;
+            delete_file_counts(&tx, id)?;
             tx.execute("DELETE FROM isn WHERE file_id = ?1", [id])?;
             tx.execute("DELETE FROM files WHERE id = ?1", [id])?;
             tx.execute("DELETE FROM file_paths WHERE file_id = ?1", [id])?;
@@ -192,6 +201,70 @@ impl SqliteStore {
             })
             .optional()?)
     }
+}
+
+/// Count rows per `INSERT` statement (7 parameters each; SQLite allows 32,766).
+const COUNT_ROWS_PER_INSERT: usize = 256;
+
+/// `INSERT INTO counts ... VALUES (...), (...)` with `rows` rows of parameters.
+fn counts_insert_sql(rows: usize) -> String {
+    let mut sql = String::from(
+        "INSERT INTO counts (field, day, sensor, file_id, protocol, value, count) VALUES ",
+    );
+    for i in 0..rows {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str("(?,?,?,?,?,?,?)");
+    }
+    sql
+}
+
+/// Stores made before `file_days` kept a `counts_file` index instead: fill `file_days` from
+/// their counts once, then drop the index.
+fn migrate_counts_file(conn: &Connection) -> Result<(), IndexError> {
+    let old: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'counts_file')",
+        [],
+        |r| r.get(0),
+    )?;
+    if old {
+        conn.execute_batch(
+            "BEGIN IMMEDIATE;
+             INSERT OR IGNORE INTO file_days (file_id, day) SELECT DISTINCT file_id, day FROM counts;
+             DROP INDEX counts_file;
+             COMMIT;",
+        )?;
+    }
+    Ok(())
+}
+
+/// Deletes one file's counts through the primary key: per day the file has counts on
+/// (`file_days`) and per field, the rows of that (field, day, sensor, file).
+pub(crate) fn delete_file_counts(tx: &Connection, id: i64) -> Result<(), IndexError> {
+    let sensor: Option<String> = tx
+        .prepare_cached("SELECT sensor FROM files WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    let Some(sensor) = sensor else {
+        return Ok(());
+    };
+    let days: Vec<i64> = tx
+        .prepare_cached("SELECT day FROM file_days WHERE file_id = ?1")?
+        .query_map([id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut del = tx.prepare_cached(
+        "DELETE FROM counts WHERE field = ?1 AND day = ?2 AND sensor = ?3 AND file_id = ?4",
+    )?;
+    for day in days {
+        // Per-packet fields (TCP sequence numbers) are never stored here.
+        for field in Field::ALL.into_iter().filter(|f| !f.is_per_packet()) {
+            del.execute(params![field.name(), day, sensor, id])?;
+        }
+    }
+    tx.prepare_cached("DELETE FROM file_days WHERE file_id = ?1")?
+        .execute([id])?;
+    Ok(())
 }
 
 /// The UTC day (`YYYYMMDD`) of a time in microseconds.
@@ -244,19 +317,38 @@ fn write_counts(
     });
     batch.sort_unstable();
     {
-        let mut ins = tx.prepare_cached(
-            "INSERT INTO counts (field, day, sensor, file_id, protocol, value, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?;
-        for (field, day, protocol, value, count) in &batch {
-            ins.execute(params![
-                field,
-                day,
-                meta.sensor,
-                file_id,
-                protocol,
-                value,
-                to_i64(*count)
-            ])?;
+        let days: BTreeSet<Day> = batch.iter().map(|b| b.1).collect();
+        let mut ins = tx.prepare_cached("INSERT INTO file_days (file_id, day) VALUES (?1, ?2)")?;
+        for day in days {
+            ins.execute(params![file_id, day])?;
+        }
+    }
+    {
+        // Many rows per statement: one VDBE run per chunk instead of one bind/step/reset
+        // per row.
+        // The SQL of a full chunk, built once; only a last, shorter chunk needs its own.
+        let full_sql = counts_insert_sql(COUNT_ROWS_PER_INSERT);
+        for chunk in batch.chunks(COUNT_ROWS_PER_INSERT) {
+            let counts: Vec<i64> = chunk.iter().map(|b| to_i64(b.4)).collect();
+            let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 7);
+            for ((field, day, protocol, value, _), count) in chunk.iter().zip(&counts) {
+                values.extend([
+                    field as &dyn rusqlite::ToSql,
+                    day,
+                    &meta.sensor,
+                    &file_id,
+                    protocol,
+                    value,
+                    count,
+                ]);
+            }
+            let sql = if chunk.len() == COUNT_ROWS_PER_INSERT {
+                std::borrow::Cow::Borrowed(full_sql.as_str())
+            } else {
+                std::borrow::Cow::Owned(counts_insert_sql(chunk.len()))
+            };
+            tx.prepare_cached(&sql)?
+                .execute(rusqlite::params_from_iter(values))?;
         }
     }
     if !agg.isn.is_empty() {

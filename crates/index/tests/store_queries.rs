@@ -171,6 +171,60 @@ fn embedded_ingest_is_exactly_once_and_force_replaces() {
 }
 
 #[test]
+fn embedded_store_from_before_file_days_migrates_and_force_still_replaces() {
+    let dir = common::tempdir("migrate");
+    let mut store = SqliteStore::open(&dir).expect("open");
+    let (meta, agg) = common::read(&common::golden_capture("iphone"));
+    let day = Period::Day(20_200_223);
+    store.ingest(&meta, &agg, false).expect("ingest");
+    let first: Vec<Vec<TopRow>> = stored_potiron_fields()
+        .into_iter()
+        .map(|f| top(&mut store, f, None, day))
+        .collect();
+    drop(store);
+    // A store written before `file_days`: no days per file, an index of counts by file.
+    let db = dir.join(trident_index::DB_FILE);
+    let rows = |sql: &str| -> i64 {
+        let c = rusqlite::Connection::open(&db).expect("sqlite");
+        c.query_row(sql, [], |r| r.get(0)).expect("query")
+    };
+    {
+        let c = rusqlite::Connection::open(&db).expect("sqlite");
+        c.execute_batch("DELETE FROM file_days; CREATE INDEX counts_file ON counts (file_id);")
+            .expect("make an old store");
+    }
+    let counts = rows("SELECT COUNT(*) FROM counts");
+    assert!(counts > 0);
+    let mut store = SqliteStore::open(&dir).expect("reopen");
+    assert_eq!(
+        rows("SELECT COUNT(*) FROM sqlite_master WHERE name = 'counts_file'"),
+        0,
+        "the old index is dropped"
+    );
+    assert_eq!(
+        rows("SELECT COUNT(*) FROM file_days"),
+        rows("SELECT COUNT(DISTINCT day) FROM counts"),
+        "file_days filled from the counts"
+    );
+    assert!(matches!(
+        store.ingest(&meta, &agg, true).expect("force"),
+        IngestOutcome::Replaced { .. }
+    ));
+    assert_eq!(
+        rows("SELECT COUNT(*) FROM counts"),
+        counts,
+        "replaced, not added"
+    );
+    let again: Vec<Vec<TopRow>> = stored_potiron_fields()
+        .into_iter()
+        .map(|f| top(&mut store, f, None, day))
+        .collect();
+    assert_eq!(first, again);
+    drop(store);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn embedded_and_redis_answer_the_same() {
     let dir = common::tempdir("equal");
     let mut sqlite = SqliteStore::open(&dir).expect("open");

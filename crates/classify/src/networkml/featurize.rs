@@ -536,25 +536,31 @@ pub fn host_features_of(mac: MacAddr, mine: &[&PacketRow]) -> HostFeatures {
     }
 }
 
-/// Picks the source or the destination port of a (source, destination) pair.
-type PortPick = fn(&(Option<u16>, Option<u16>)) -> Option<u16>;
-
 /// The 58 `*_packet_ratio_io_port_*` features (§4.7): per listed port, packets from it over
-/// packets to it; for `other`, the same over unlisted ports of that range.
+/// packets to it; for `other`, the same over unlisted ports of that range. One pass over the
+/// host's packets counts every source and destination port; the ratios are read off those
+/// counts (the same values as counting each listed port over the packets again).
 fn ratio_features(mine: &[&PacketRow], ratios: &mut [f64]) {
     let index = ratio_index();
+    let mut name = String::new();
+    let slot_of = |name: &str| index.get(name).copied();
     for (proto, number) in PORT_PROTOS {
-        let proto_rows: Vec<(Option<u16>, Option<u16>)> = mine
-            .iter()
-            .filter(|r| r.ip_proto == Some(number))
-            .map(|r| {
-                if proto == "tcp" {
-                    r.tcp_ports
-                } else {
-                    r.udp_ports
-                }
-            })
-            .collect();
+        // Packets per port, as a source and as a destination.
+        let (mut src, mut dst): (HashMap<u16, usize>, HashMap<u16, usize>) =
+            (HashMap::new(), HashMap::new());
+        for r in mine.iter().filter(|r| r.ip_proto == Some(number)) {
+            let (s, d) = if proto == "tcp" {
+                r.tcp_ports
+            } else {
+                r.udp_ports
+            };
+            if let Some(p) = s {
+                *src.entry(p).or_insert(0) += 1;
+            }
+            if let Some(p) = d {
+                *dst.entry(p).or_insert(0) += 1;
+            }
+        }
         for (side, wk, in_range) in [
             (
                 "priv",
@@ -565,31 +571,35 @@ fn ratio_features(mine: &[&PacketRow], ratios: &mut [f64]) {
                 p >= PRIV_PORT_LIMIT
             }),
         ] {
-            let count = |pick: PortPick, want: &dyn Fn(u16) -> bool| {
-                proto_rows
-                    .iter()
-                    .filter_map(pick)
-                    .filter(|p| in_range(*p) && want(*p))
-                    .count()
+            let listed = |counts: &HashMap<u16, usize>, port: u16| {
+                if in_range(port) {
+                    counts.get(&port).copied().unwrap_or(0)
+                } else {
+                    0
+                }
             };
-            for port in wk {
-                let s = count(|p| p.0, &|p| p == *port);
-                let d = count(|p| p.1, &|p| p == *port);
+            let other = |counts: &HashMap<u16, usize>| {
+                counts
+                    .iter()
+                    .filter(|&(&p, _)| in_range(p) && !wk.contains(&p))
+                    .map(|(_, &n)| n)
+                    .sum::<usize>()
+            };
+            for &port in wk {
+                let (s, d) = (listed(&src, port), listed(&dst, port));
                 // Counts of zero are missing (None) in networkML: ratio only when both exist.
                 let ratio = if s > 0 && d > 0 {
                     s as f64 / d as f64
                 } else {
                     0.0
                 };
-                if let Some(slot) = index
-                    .get(format!("tshark_{proto}_{side}_packet_ratio_io_port_{port}").as_str())
-                    .and_then(|&i| ratios.get_mut(i))
-                {
+                name.clear();
+                let _ = write!(name, "tshark_{proto}_{side}_packet_ratio_io_port_{port}");
+                if let Some(slot) = slot_of(&name).and_then(|i| ratios.get_mut(i)) {
                     *slot = ratio;
                 }
             }
-            let s = count(|p| p.0, &|p| !wk.contains(&p));
-            let d = count(|p| p.1, &|p| !wk.contains(&p));
+            let (s, d) = (other(&src), other(&dst));
             let ratio = if d > 0 {
                 s as f64 / d as f64
             } else if s > 0 {
@@ -597,10 +607,9 @@ fn ratio_features(mine: &[&PacketRow], ratios: &mut [f64]) {
             } else {
                 0.0
             };
-            if let Some(slot) = index
-                .get(format!("tshark_{proto}_{side}_packet_ratio_io_port_other").as_str())
-                .and_then(|&i| ratios.get_mut(i))
-            {
+            name.clear();
+            let _ = write!(name, "tshark_{proto}_{side}_packet_ratio_io_port_other");
+            if let Some(slot) = slot_of(&name).and_then(|i| ratios.get_mut(i)) {
                 *slot = ratio;
             }
         }

@@ -9,7 +9,7 @@
 //! UDP ports.
 //!
 //! The per-packet values (which header each comes from, potiron's defaults for absent ones)
-//! are `trident_index::potiron::normalize`, shared with `trident ingest` so the JSON and the
+//! are `trident_index::potiron::Normalizer`, shared with `trident ingest` so the JSON and the
 //! index agree. Days and times are UTC (potiron uses the local zone; its goldens were made
 //! with `TZ=UTC`).
 
@@ -17,7 +17,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use trident_decode::Packet;
-use trident_index::potiron::{ABSENT, ABSENT_ICMP, JSON_FIELDS, base_name, normalize, sensor_name};
+use trident_index::potiron::{
+    ABSENT, ABSENT_ICMP, JSON_FIELDS, Normalizer, base_name, sensor_name,
+};
 use trident_types::Timestamp;
 
 use super::RowWriter;
@@ -39,6 +41,8 @@ pub struct Potiron<W: Write> {
     packet_id: u64,
     first_ts: Option<Timestamp>,
     file: String,
+    /// potiron's view of this file's packets (tshark's IPv4 reassembly spans the file).
+    normalizer: Normalizer,
 }
 
 impl<W: Write> Potiron<W> {
@@ -49,13 +53,16 @@ impl<W: Write> Potiron<W> {
             packet_id: 0,
             first_ts: None,
             file: String::new(),
+            normalizer: Normalizer::default(),
         }
     }
 }
 
 impl<W: Write> Potiron<W> {
     fn packet(&mut self, ts: Timestamp, p: &Packet<'_>) {
-        let Some(pp) = normalize(p) else { return };
+        let Some(pp) = self.normalizer.normalize(p) else {
+            return;
+        };
         let d = &mut self.doc;
         let (y, mo, day, h, mi, s) = ts.utc_civil();
         let _ = write!(
@@ -96,6 +103,7 @@ impl<W: Write> RowWriter for Potiron<W> {
         self.packet_id = 0;
         self.first_ts = None;
         self.file = file.to_owned();
+        self.normalizer = Normalizer::default();
         let base = base_name(file);
         self.doc
             .extend_from_slice(b"[{\"type\": 1, \"sensorname\": ");

@@ -267,6 +267,7 @@ fn write_flows(
             tx.prepare_cached("INSERT INTO flow_records (rowid, record) VALUES (?1, ?2)")?;
         // Buffers reused across flows: no allocation per flow for its JSON and addresses.
         let mut json: Vec<u8> = Vec::with_capacity(1024);
+        let mut blob: Vec<u8> = Vec::with_capacity(1024);
         let (mut oip, mut rip, mut omac, mut rmac) =
             (String::new(), String::new(), String::new(), String::new());
         let mut rowid = stored;
@@ -275,9 +276,6 @@ fn write_flows(
             rowid += 1;
             json.clear();
             serde_json::to_writer(&mut json, f).map_err(json_err)?;
-            let json = std::str::from_utf8(&json).map_err(|e| {
-                IndexError::Incompatible(format!("flow {} serialized to bad UTF-8: {e}", f.id))
-            })?;
             oip.clear();
             let _ = write!(oip, "{}", f.orig_ip);
             rip.clear();
@@ -315,7 +313,8 @@ fn write_flows(
                 to_i64(f.orig_pkts.saturating_add(f.resp_pkts)),
                 to_i64(f.orig_bytes.saturating_add(f.resp_bytes)),
             ])?;
-            ins_rec.execute(params![rowid, json])?;
+            super::flowblob::encode(&json, &mut blob);
+            ins_rec.execute(params![rowid, blob])?;
         }
     }
     if bulk {
@@ -1007,7 +1006,9 @@ impl SqliteStore {
             .prepare_cached("SELECT record FROM flow_records WHERE rowid = ?1")?;
         let mut items = Vec::with_capacity(page.len());
         for (rowid, id, sensor, capture) in page {
-            let text: String = rec.query_row([rowid], |r| r.get(0))?;
+            let text = rec.query_row([rowid], |r| {
+                Ok(super::flowblob::decode(r.get_ref(0)?, rowid))
+            })??;
             let mut record: serde_json::Map<String, Value> =
                 serde_json::from_str(&text).map_err(json_err)?;
             record.remove("id");
@@ -1166,8 +1167,7 @@ impl SqliteStore {
 /// Removes a file inside a transaction (see [`SqliteStore::remove_file`]).
 pub(crate) fn remove_file_in(tx: &Connection, id: i64) -> Result<bool, IndexError> {
     let keys = delete_file_records(tx, id)?;
-    tx.prepare_cached("DELETE FROM counts WHERE file_id = ?1")?
-        .execute([id])?;
+    crate::sqlite::delete_file_counts(tx, id)?;
     tx.prepare_cached("DELETE FROM isn WHERE file_id = ?1")?
         .execute([id])?;
     tx.prepare_cached("DELETE FROM file_paths WHERE file_id = ?1")?

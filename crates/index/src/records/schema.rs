@@ -2,7 +2,8 @@
 //!
 //! Every per-file table carries `file_id` (the `files` row), which is what removal and
 //! `--force` delete by. The wide JSON of a flow lives in `flow_records` (same rowid as its
-//! `flows` row) and a host's merged record in `host_records`, so that filtering, counting and
+//! `flows` row; LZ4-compressed against a fixed dictionary, a BLOB, since stores written before
+//! that keep TEXT: see `flowblob`) and a host's merged record in `host_records`, so that filtering, counting and
 //! sorting read only narrow rows. `hosts` is derived (merged per key from `host_files` and
 //! the latest `predictions` row) and recomputed for the keys a file touches; `days` is
 //! `traffic` summed per UTC day (what summaries and sensor lists read). Times are
