@@ -33,6 +33,24 @@ pub trait RecordSink {
 /// The record store's file name inside the data directory.
 pub const STORE_FILE: &str = "stream.sqlite";
 
+fn open_store(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
+         CREATE TABLE IF NOT EXISTS records (
+             id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;",
+    )?;
+    Ok(conn)
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// Records in their own SQLite database in the data directory: table `records(id PRIMARY
 /// KEY, kind, body)`, `INSERT OR IGNORE` in one transaction per batch.
 pub struct SqliteSink {
@@ -49,17 +67,22 @@ impl SqliteSink {
         fs::create_dir_all(dir).map_err(|e| StreamError::io(dir.display().to_string(), e))?;
         let path = dir.join(STORE_FILE);
         let p = path.display().to_string();
-        let conn = Connection::open(&path).map_err(|e| StreamError::sqlite(&p, e))?;
-        // The busy timeout first: several consumers open the same store at once, and the
-        // switch to WAL must wait for another connection's lock, not fail.
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(|e| StreamError::sqlite(&p, e))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
-             CREATE TABLE IF NOT EXISTS records (
-                 id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL) WITHOUT ROWID;",
-        )
-        .map_err(|e| StreamError::sqlite(&p, e))?;
+        // Several consumers may open one fresh store at once. SQLite answers SQLITE_BUSY
+        // without calling the busy handler in some of those races (the switch to WAL, a
+        // schema read that must upgrade to a write), so the whole open is retried for a
+        // while before it fails.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut pause = std::time::Duration::from_millis(5);
+        let conn = loop {
+            match open_store(&path) {
+                Ok(conn) => break conn,
+                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(200));
+                }
+                Err(e) => return Err(StreamError::sqlite(&p, e)),
+            }
+        };
         Ok(SqliteSink { path: p, conn })
     }
 
