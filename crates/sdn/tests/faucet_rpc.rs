@@ -11,31 +11,12 @@ mod faucet_common;
 
 use std::time::{Duration, Instant};
 
-use faucet_common::{DP, FaucetNet, MIRROR_PORT, is_group, mac, mirror_list_of, step};
+use faucet_common::{
+    DP, FaucetNet, MIRROR_PORT, capture_until, involves, is_group, mac, mirror_list_of, step,
+};
 use trident_sdn::MirrorControl;
 use trident_sdn::MirrorError;
 use trident_sdn::rpc::ConfRpcClient;
-
-/// Captures in 2-second slices until `pred` holds for a slice (Faucet applies a config
-/// change a moment after the file is written), at most `tries` slices.
-fn capture_until(
-    net: &FaucetNet,
-    tries: u32,
-    what: &str,
-    pred: impl Fn(&[(String, String)]) -> bool,
-) -> Vec<(String, String)> {
-    for _ in 0..tries {
-        let frames = net.capture_collector(2);
-        if pred(&frames) {
-            return frames;
-        }
-    }
-    panic!("the collector NIC never showed {what}");
-}
-
-fn involves(frame: &(String, String), mac: &str) -> bool {
-    frame.0 == mac || frame.1 == mac
-}
 
 #[test]
 fn faucet_rpc_mirror_round_trip_and_errors() {

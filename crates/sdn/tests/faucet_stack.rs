@@ -16,7 +16,7 @@ mod faucet_common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use faucet_common::{FaucetNet, is_group, mac, step, wait_for};
+use faucet_common::{FaucetNet, capture_until, involves, is_group, mac, step, wait_for};
 use trident_sdn::stack::{ROOT_MIRROR_DESCRIPTION, stack_plan, stack_root};
 use trident_sdn::yaml::{FaucetYaml, parse};
 use trident_sdn::{MirrorControl, SdnConfig};
@@ -36,27 +36,6 @@ fn checker() -> PathBuf {
         p.display()
     );
     p
-}
-
-fn involves(frame: &(String, String), mac: &str) -> bool {
-    frame.0 == mac || frame.1 == mac
-}
-
-/// Captures in 2-second slices until `pred` holds for a slice, at most `tries` slices.
-fn capture_until(
-    net: &FaucetNet,
-    tries: u32,
-    what: &str,
-    pred: impl Fn(&[(String, String)]) -> bool,
-) -> Vec<(String, String)> {
-    let mut last = Vec::new();
-    for _ in 0..tries {
-        last = net.capture_collector(2);
-        if pred(&last) {
-            return last;
-        }
-    }
-    panic!("the collector NIC never showed {what}; last slice: {last:?}");
 }
 
 /// The mirror list of port [`MIRROR`] on `dp` in faucet.yaml.

@@ -491,6 +491,30 @@ pub fn wait_for(limit: Duration, what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// True when the `(src MAC, dst MAC)` frame is from or to `mac`.
+pub fn involves(frame: &(String, String), mac: &str) -> bool {
+    frame.0 == mac || frame.1 == mac
+}
+
+/// Captures on the collector NIC in 2-second slices until `pred` holds for a slice (Faucet
+/// applies a config change a moment after the file is written), at most `tries` slices;
+/// returns that slice or panics naming `what` and the last slice.
+pub fn capture_until(
+    net: &FaucetNet,
+    tries: u32,
+    what: &str,
+    pred: impl Fn(&[(String, String)]) -> bool,
+) -> Vec<(String, String)> {
+    let mut last = Vec::new();
+    for _ in 0..tries {
+        last = net.capture_collector(2);
+        if pred(&last) {
+            return last;
+        }
+    }
+    panic!("the collector NIC never showed {what}; last slice: {last:?}");
+}
+
 /// True when the frame is to or from a broadcast/multicast address (group bit set).
 pub fn is_group(mac: &str) -> bool {
     u8::from_str_radix(mac.get(..2).unwrap_or("00"), 16).is_ok_and(|b| b & 1 == 1)
