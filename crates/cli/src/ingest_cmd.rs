@@ -222,7 +222,8 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
     let opts = AggOptions {
         // potiron's layout counts TCP sequence numbers; the embedded store does not keep them.
         per_packet_fields: args.store.is_redis(),
-        app_fields: true,
+        // potiron's layouts have no place for the application and link-layer fields.
+        app_fields: !args.store.is_redis(),
         isn: args.isn,
     };
     let jobs = args
