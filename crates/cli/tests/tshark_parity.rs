@@ -464,11 +464,11 @@ fn is_l2(rest: &[&str]) -> bool {
 
 /// The tunnel trident decodes between two IP headers, from the layers tshark shows between
 /// them; `None` when trident does not step into the next IP header (ICMP quotes, GTP,
-/// L2TP, AYIYA, CAPWAP, PPTP, Aruba GRE, ...).
+/// L2TP, AYIYA, CAPWAP, PPTP, ...).
 ///
 /// This is trident's documented tunnel set (`trident_decode::TunnelKind` and the
 /// `trident_decode::tunnel` module doc): GRE (with an Ethernet payload for transparent
-/// bridging), GRE in UDP (RFC 8086, port 4754), ERSPAN in GRE, VXLAN and Geneve (Ethernet
+/// bridging, or 802.11 for Aruba's protocol types), GRE in UDP (RFC 8086, port 4754), ERSPAN in GRE, VXLAN and Geneve (Ethernet
 /// payload; Geneve may carry IP directly), IP directly in IP (`6in4` when IPv6 rides on IPv4,
 /// `ipip` otherwise) and Teredo.
 fn tunnel_between(between: &[&str], outer: Ver, inner: Ver) -> Option<&'static str> {
@@ -477,6 +477,7 @@ fn tunnel_between(between: &[&str], outer: Ver, inner: Ver) -> Option<&'static s
         [] => Some("ipip"),
         ["gre"] | ["udp", "gre"] => Some("gre"),
         ["udp", "gre", rest @ ..] | ["gre", rest @ ..] if is_l2(rest) => Some("gre"),
+        ["gre", "wlan", "llc"] => Some("gre"),
         ["gre", "erspan", rest @ ..] if is_l2(rest) => Some("erspan"),
         ["udp", "vxlan", rest @ ..] if is_l2(rest) => Some("vxlan"),
         ["udp", "geneve"] => Some("geneve"),

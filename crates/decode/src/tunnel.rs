@@ -1,5 +1,5 @@
-//! Tunnels: GRE (with ERSPAN types I, II and III, and WCCP redirection), VXLAN, Geneve,
-//! GRE-in-UDP, IP-in-IP, 6in4 and Teredo.
+//! Tunnels: GRE (with ERSPAN types I, II and III, WCCP redirection and Aruba 802.11),
+//! VXLAN, Geneve, GRE-in-UDP, IP-in-IP, 6in4 and Teredo.
 //!
 //! A tunnel is unwrapped only once its header has been read and names a payload trident
 //! decodes; `Walker::enter_tunnel` then moves the carrier's IP header into
@@ -34,7 +34,14 @@ const ETHERTYPE_ERSPAN_II: u16 = 0x88be;
 const ETHERTYPE_ERSPAN_III: u16 = 0x22eb;
 /// WCCP redirection (Cisco), IPv4 after an optional 4-byte redirect header.
 const ETHERTYPE_WCCP: u16 = 0x883e;
-/// GRE flags and version, protocol type.
+/// GRE protocol types Aruba access points use to carry 802.11 frames (without FCS) to their
+/// controller: 0x8200 to 0x8370 in steps of 0x10, as Wireshark registers them.
+const GRE_ARUBA_FIRST: u16 = 0x8200;
+/// The last Aruba GRE protocol type.
+const GRE_ARUBA_LAST: u16 = 0x8370;
+/// The step between Aruba GRE protocol types.
+const GRE_ARUBA_STEP: u16 = 0x10;
+/// GRE's fixed header: flags and version, protocol type.
 const GRE_BASE: usize = 4;
 /// Each optional GRE field (checksum+reserved, key, sequence) is 4 bytes.
 const GRE_FIELD: usize = 4;
@@ -100,6 +107,8 @@ enum Inner {
     Ip,
     /// MPLS (unicast or multicast ether type).
     Mpls(u16),
+    /// An 802.11 frame without FCS (Aruba's GRE).
+    Ieee80211,
 }
 
 /// Unwraps a tunnel whose header `s` said `inner` starts at `body`.
@@ -131,6 +140,7 @@ fn unwrap<'a>(
                 at: s.at,
             },
         },
+        Inner::Ieee80211 => crate::link::ieee80211::frame(w, body, false),
     }
 }
 
@@ -174,6 +184,7 @@ pub(crate) fn gre<'a>(
         ETHERTYPE_IPV6 => Inner::Ipv6,
         ETHERTYPE_TEB => Inner::Ethernet,
         ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => Inner::Mpls(protocol),
+        GRE_ARUBA_FIRST..=GRE_ARUBA_LAST if protocol % GRE_ARUBA_STEP == 0 => Inner::Ieee80211,
         ETHERTYPE_ERSPAN_II if flags & GRE_SEQUENCE != 0 => return erspan_ii(w, outer_ports, body),
         // ERSPAN type I has no sequence number and no ERSPAN header.
         ETHERTYPE_ERSPAN_II => {
@@ -477,6 +488,45 @@ mod tests {
         assert_eq!(
             p.eth.map(|e| (e.src.0, e.ether_type)),
             Some((MAC_A, ETHERTYPE_IPV4))
+        );
+    }
+
+    /// Aruba's GRE (protocol 0x8200-0x8370 by 0x10) carries an 802.11 data frame without
+    /// FCS: its addresses become the inner link layer, LLC/SNAP leads to the inner IP.
+    #[test]
+    fn gre_aruba_carries_802_11() {
+        let (bssid, sta, dst) = (
+            [0x00, 0x0b, 0x86, 1, 2, 3],
+            INNER_MAC,
+            [0x00, 0x1a, 0x1e, 9, 9, 9],
+        );
+        // Data frame, To DS: address 1 the BSSID, 2 the station (source), 3 the destination.
+        let mut wlan = vec![0x08, 0x01, 0, 0];
+        for a in [bssid, sta, dst] {
+            wlan.extend_from_slice(&a);
+        }
+        wlan.extend_from_slice(&[0x10, 0x00]); // sequence control
+        wlan.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]); // LLC/SNAP, IPv4
+        wlan.extend_from_slice(&inner_ip());
+        for protocol in [0x8200, 0x8210, 0x8370] {
+            let p = dec(&outer_v4(
+                PROTO_GRE,
+                &cat(&[&gre(0, protocol, None, None), &wlan]),
+            ));
+            assert_inner(&p);
+            let t = p.tunnel.expect("tunnel");
+            assert_eq!(t.kind, TunnelKind::Gre);
+            let e = t.inner_eth.expect("the 802.11 addresses");
+            assert_eq!((e.src.0, e.dst.0, e.ether_type), (sta, dst, ETHERTYPE_IPV4));
+        }
+        // Between the registered values: not Aruba's.
+        let p = dec(&outer_v4(
+            PROTO_GRE,
+            &cat(&[&gre(0, 0x8201, None, None), &wlan]),
+        ));
+        assert_eq!(
+            p.stop.map(|s| s.reason),
+            Some(StopReason::UnsupportedEtherType(0x8201))
         );
     }
 
