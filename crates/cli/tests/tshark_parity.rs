@@ -468,16 +468,17 @@ fn is_l2(rest: &[&str]) -> bool {
 ///
 /// This is trident's documented tunnel set (`trident_decode::TunnelKind` and the
 /// `trident_decode::tunnel` module doc): GRE (with an Ethernet payload for transparent
-/// bridging, or 802.11 for Aruba's protocol types), GRE in UDP (RFC 8086, port 4754), ERSPAN in GRE, VXLAN and Geneve (Ethernet
-/// payload; Geneve may carry IP directly), IP directly in IP (`6in4` when IPv6 rides on IPv4,
-/// `ipip` otherwise) and Teredo.
+/// bridging, 802.11 for Aruba's protocol types, or after a Cisco MetaData header), GRE in UDP
+/// (RFC 8086, port 4754), ERSPAN in GRE, VXLAN and Geneve (Ethernet payload; Geneve may
+/// carry IP directly), IP directly in IP (`6in4` when IPv6 rides on IPv4, `ipip` otherwise)
+/// and Teredo.
 fn tunnel_between(between: &[&str], outer: Ver, inner: Ver) -> Option<&'static str> {
     match between {
         [] if outer == Ver::V4 && inner == Ver::V6 => Some("6in4"),
         [] => Some("ipip"),
         ["gre"] | ["udp", "gre"] => Some("gre"),
         ["udp", "gre", rest @ ..] | ["gre", rest @ ..] if is_l2(rest) => Some("gre"),
-        ["gre", "wlan", "llc"] => Some("gre"),
+        ["gre", "wlan", "llc"] | ["gre", "cmd"] => Some("gre"),
         ["gre", "erspan", rest @ ..] if is_l2(rest) => Some("erspan"),
         ["udp", "vxlan", rest @ ..] if is_l2(rest) => Some("vxlan"),
         ["udp", "geneve"] => Some("geneve"),

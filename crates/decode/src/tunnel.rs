@@ -1,5 +1,5 @@
-//! Tunnels: GRE (with ERSPAN types I, II and III, WCCP redirection and Aruba 802.11),
-//! VXLAN, Geneve, GRE-in-UDP, IP-in-IP, 6in4 and Teredo.
+//! Tunnels: GRE (with ERSPAN types I, II and III, WCCP redirection, Cisco MetaData and
+//! Aruba 802.11), VXLAN, Geneve, GRE-in-UDP, IP-in-IP, 6in4 and Teredo.
 //!
 //! A tunnel is unwrapped only once its header has been read and names a payload trident
 //! decodes; `Walker::enter_tunnel` then moves the carrier's IP header into
@@ -34,6 +34,10 @@ const ETHERTYPE_ERSPAN_II: u16 = 0x88be;
 const ETHERTYPE_ERSPAN_III: u16 = 0x22eb;
 /// WCCP redirection (Cisco), IPv4 after an optional 4-byte redirect header.
 const ETHERTYPE_WCCP: u16 = 0x883e;
+/// GRE protocol type: Cisco MetaData (a security group tag before the payload).
+const ETHERTYPE_CISCO_METADATA: u16 = 0x8909;
+/// Cisco MetaData in GRE: payload ether type, version, length, option type, SGT.
+const CISCO_METADATA_HEADER: usize = 8;
 /// GRE protocol types Aruba access points use to carry 802.11 frames (without FCS) to their
 /// controller: 0x8200 to 0x8370 in steps of 0x10, as Wireshark registers them.
 const GRE_ARUBA_FIRST: u16 = 0x8200;
@@ -105,8 +109,9 @@ enum Inner {
     Ipv6,
     /// IPv4 or IPv6 by the first nibble.
     Ip,
-    /// MPLS (unicast or multicast ether type).
-    Mpls(u16),
+    /// What an ether type names: MPLS (unicast or multicast), or the payload of a Cisco
+    /// MetaData header.
+    EtherType(u16),
     /// An 802.11 frame without FCS (Aruba's GRE).
     Ieee80211,
 }
@@ -132,7 +137,7 @@ fn unwrap<'a>(
             Some(6) => Next::Ipv6(body),
             _ => Next::Ipv4(body),
         },
-        Inner::Mpls(ether_type) => Next::EtherType {
+        Inner::EtherType(ether_type) => Next::EtherType {
             ether_type,
             body,
             from: Origin {
@@ -183,7 +188,23 @@ pub(crate) fn gre<'a>(
         ETHERTYPE_IPV4 => Inner::Ipv4,
         ETHERTYPE_IPV6 => Inner::Ipv6,
         ETHERTYPE_TEB => Inner::Ethernet,
-        ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => Inner::Mpls(protocol),
+        ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => Inner::EtherType(protocol),
+        ETHERTYPE_CISCO_METADATA => {
+            // The ether type of what follows, then version, length, an option and the SGT.
+            let Some(next) = be16(body.bytes, 0).filter(|_| body.len() >= CISCO_METADATA_HEADER)
+            else {
+                return body.truncated(Layer::Tunnel, CISCO_METADATA_HEADER);
+            };
+            return unwrap(
+                w,
+                TunnelKind::Gre,
+                outer_ports,
+                key,
+                s,
+                Inner::EtherType(next),
+                body.skip(CISCO_METADATA_HEADER),
+            );
+        }
         GRE_ARUBA_FIRST..=GRE_ARUBA_LAST if protocol % GRE_ARUBA_STEP == 0 => Inner::Ieee80211,
         ETHERTYPE_ERSPAN_II if flags & GRE_SEQUENCE != 0 => return erspan_ii(w, outer_ports, body),
         // ERSPAN type I has no sequence number and no ERSPAN header.
@@ -527,6 +548,29 @@ mod tests {
         assert_eq!(
             p.stop.map(|s| s.reason),
             Some(StopReason::UnsupportedEtherType(0x8201))
+        );
+    }
+
+    /// Cisco MetaData (GRE protocol 0x8909): an 8-byte header whose first field names the
+    /// payload's ether type.
+    #[test]
+    fn gre_cisco_metadata() {
+        let cmd = [0x08, 0x00, 0x01, 0x01, 0x00, 0x01, 0x00, 0x00];
+        let p = dec(&outer_v4(
+            PROTO_GRE,
+            &cat(&[&gre(GRE_KEY, 0x8909, Some(0x28), None), &cmd, &inner_ip()]),
+        ));
+        assert_inner(&p);
+        let t = p.tunnel.expect("tunnel");
+        assert_eq!((t.kind, t.id), (TunnelKind::Gre, Some(0x28)));
+        let p = dec(&outer_v4(
+            PROTO_GRE,
+            &cat(&[&gre(0, 0x8909, None, None), &cmd[..5]]),
+        ));
+        assert!(
+            matches!(p.stop.map(|s| s.reason), Some(StopReason::Truncated { .. })),
+            "{:?}",
+            p.stop
         );
     }
 
