@@ -26,21 +26,22 @@ packets=$(capinfos -c -M "$cap" | awk -F': *' '/Number of packets/ {print $2}')
 data=$(mktemp -d)
 trap 'rm -rf "$data"; [ "$redis" = 0 ] || redis-cli -n "$rdb" flushdb >/dev/null' EXIT
 json="$repo/bench/out/stages.json"
-redis_args=()
+# Each benchmark gets its own --prepare (hyperfine takes one for all or one per command).
+args=()
+bench() { args+=(-n "$1" --prepare "$2" "taskset -c $core $trident $3"); }
+bench "flows" true "flows -q --format none $cap"
+bench "hosts" true "hosts -q --format json $cap"
+bench "classify (every host)" true "classify $cap"
+bench "ingest (embedded, with records)" "rm -rf $data/idx" \
+  "ingest -q -j 1 --data-dir $data/idx --sensor bench $cap"
+bench "ingest (embedded, counts only)" "rm -rf $data/idx" \
+  "ingest -q -j 1 --no-flows --no-hosts --data-dir $data/idx --sensor bench $cap"
 if [ "$redis" = 1 ]; then
   redis-cli -n "$rdb" ping >/dev/null || { echo "no Redis on 127.0.0.1:6379 (-R to skip)" >&2; exit 2; }
-  redis_args=(-n "ingest (Redis, potiron layout)" --prepare "redis-cli -n $rdb flushdb"
-    "taskset -c $core $trident ingest -q -j 1 --store redis://127.0.0.1:6379/$rdb --sensor bench $cap")
+  bench "ingest (Redis, potiron layout)" "redis-cli -n $rdb flushdb" \
+    "ingest -q -j 1 --store redis://127.0.0.1:6379/$rdb --sensor bench $cap"
 fi
-hyperfine -N -w 1 -r "$runs" --export-json "$json" \
-  -n "flows" "taskset -c $core $trident flows -q --format none $cap" \
-  -n "hosts" "taskset -c $core $trident hosts -q --format json $cap" \
-  -n "classify (every host)" "taskset -c $core $trident classify $cap" \
-  -n "ingest (embedded, with records)" --prepare "rm -rf $data/idx" \
-  "taskset -c $core $trident ingest -q -j 1 --data-dir $data/idx --sensor bench $cap" \
-  -n "ingest (embedded, counts only)" --prepare "rm -rf $data/idx" \
-  "taskset -c $core $trident ingest -q -j 1 --no-flows --no-hosts --data-dir $data/idx --sensor bench $cap" \
-  "${redis_args[@]}" >&2
+hyperfine -N -w 1 -r "$runs" --export-json "$json" "${args[@]}" >&2
 out="$repo/bench/out/stages.md"
 {
   echo "| stage | median wall s | packets/s |"
