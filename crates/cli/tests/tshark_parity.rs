@@ -210,7 +210,9 @@ const REQUIRED_LINK_TYPES: &[&[&str]] = &[
     &["linux-sll2"],
 ];
 /// Tunnel kinds (trident's names) that must have had packets compared.
-const REQUIRED_TUNNELS: &[&str] = &["gre", "erspan", "vxlan", "geneve", "ipip", "6in4", "teredo"];
+const REQUIRED_TUNNELS: &[&str] = &[
+    "gre", "erspan", "vxlan", "geneve", "ipip", "6in4", "teredo", "ayiya",
+];
 /// tshark layers that must have appeared in compared packets (`qinq` = two tags or more).
 const REQUIRED_LAYERS: &[&str] = &["vlan", "qinq", "mpls", "pppoes"];
 /// MANIFEST.tsv features / link types the selected files must include (the brief's list).
@@ -464,14 +466,14 @@ fn is_l2(rest: &[&str]) -> bool {
 
 /// The tunnel trident decodes between two IP headers, from the layers tshark shows between
 /// them; `None` when trident does not step into the next IP header (ICMP quotes, GTP,
-/// L2TP, AYIYA, CAPWAP, PPTP, ...).
+/// L2TP, CAPWAP, PPTP, ...).
 ///
 /// This is trident's documented tunnel set (`trident_decode::TunnelKind` and the
 /// `trident_decode::tunnel` module doc): GRE (with an Ethernet payload for transparent
 /// bridging, 802.11 for Aruba's protocol types, or after a Cisco MetaData header), GRE in UDP
 /// (RFC 8086, port 4754), ERSPAN in GRE, VXLAN and Geneve (Ethernet payload; Geneve may
 /// carry IP directly), IP directly in IP (`6in4` when IPv6 rides on IPv4, `ipip` otherwise)
-/// and Teredo.
+/// Teredo and AYIYA.
 fn tunnel_between(between: &[&str], outer: Ver, inner: Ver) -> Option<&'static str> {
     match between {
         [] if outer == Ver::V4 && inner == Ver::V6 => Some("6in4"),
@@ -484,6 +486,7 @@ fn tunnel_between(between: &[&str], outer: Ver, inner: Ver) -> Option<&'static s
         ["udp", "geneve"] => Some("geneve"),
         ["udp", "geneve", rest @ ..] if is_l2(rest) => Some("geneve"),
         ["udp", "teredo"] => Some("teredo"),
+        ["udp", "ayiya"] => Some("ayiya"),
         _ => None,
     }
 }

@@ -225,6 +225,8 @@ pub enum TunnelKind {
     SixInFour,
     /// Teredo: IPv6 inside UDP 3544.
     Teredo,
+    /// AYIYA ("anything in anything", SixXS): IPv6 or IPv4 inside UDP 5072.
+    Ayiya,
 }
 
 impl TunnelKind {
@@ -239,6 +241,7 @@ impl TunnelKind {
             TunnelKind::IpInIp => "ipip",
             TunnelKind::SixInFour => "6in4",
             TunnelKind::Teredo => "teredo",
+            TunnelKind::Ayiya => "ayiya",
         }
     }
 }
@@ -250,7 +253,7 @@ pub struct TunnelInfo {
     pub kind: TunnelKind,
     /// The outer IP header (the carrier).
     pub outer: IpInfo,
-    /// Outer UDP ports for UDP-based tunnels (VXLAN, Geneve, Teredo).
+    /// Outer UDP ports for UDP-based tunnels (VXLAN, Geneve, Teredo, AYIYA).
     pub outer_ports: Option<(u16, u16)>,
     /// VXLAN/Geneve VNI, GRE key or ERSPAN session id, when present.
     pub id: Option<u32>,

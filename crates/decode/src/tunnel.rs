@@ -27,6 +27,12 @@ pub const GENEVE_PORT: u16 = 6081;
 pub const GRE_IN_UDP_PORT: u16 = 4754;
 /// Teredo's port (either side: servers and relays listen on it).
 pub const TEREDO_PORT: u16 = 3544;
+/// AYIYA port (source or destination).
+pub const AYIYA_PORT: u16 = 5072;
+/// AYIYA's fixed header: lengths, methods, opcode, next header, epoch time.
+const AYIYA_HEADER: usize = 8;
+/// AYIYA opcode: forward (the payload is a packet).
+const AYIYA_FORWARD: u8 = 1;
 
 /// ERSPAN type II (or type I without the GRE sequence number).
 const ETHERTYPE_ERSPAN_II: u16 = 0x88be;
@@ -313,7 +319,33 @@ pub(crate) fn udp<'a>(w: &mut Walker<'a, '_>, udp: UdpInfo, body: Span<'a>) -> N
     if udp.src_port == TEREDO_PORT || udp.dst_port == TEREDO_PORT {
         return teredo(w, ports, body, udp.length);
     }
+    if udp.src_port == AYIYA_PORT || udp.dst_port == AYIYA_PORT {
+        return ayiya(w, ports, body);
+    }
     Next::Done
+}
+
+/// AYIYA (draft-massar-v6ops-ayiya): identity of 2^n bytes and a signature of n 4-byte words
+/// after the fixed header; a forwarded IPv6 or IPv4 packet follows. Other opcodes
+/// (heartbeats, queries) and other payloads leave the datagram as plain UDP, as in tshark.
+fn ayiya<'a>(w: &mut Walker<'a, '_>, ports: Option<(u16, u16)>, s: Span<'a>) -> Next<'a> {
+    let Some(&[id, sig, op, next, _, _, _, _]) = s.bytes.first_chunk::<AYIYA_HEADER>() else {
+        return Next::Done;
+    };
+    if op & 0x0f != AYIYA_FORWARD {
+        return Next::Done;
+    }
+    let inner = match next {
+        PROTO_IPV6 => Inner::Ipv6,
+        PROTO_IPIP => Inner::Ipv4,
+        _ => return Next::Done,
+    };
+    let header_len = AYIYA_HEADER + (1usize << (id >> 4)) + usize::from(sig >> 4) * 4;
+    if s.len() < header_len {
+        return s.truncated(Layer::Tunnel, header_len);
+    }
+    let body = s.skip(header_len);
+    unwrap(w, TunnelKind::Ayiya, ports, None, s, inner, body)
 }
 
 /// A VXLAN header (RFC 7348), then Ethernet.
@@ -781,6 +813,47 @@ mod tests {
         ));
         assert_inner(&p);
         assert_eq!(p.tunnel.map(|t| t.kind), Some(TunnelKind::IpInIp));
+    }
+
+    /// AYIYA on UDP 5072: a 16-byte identity (length code 4) and a 20-byte signature (5
+    /// words) before the forwarded packet; heartbeats (opcode 0) stay plain UDP.
+    #[test]
+    fn ayiya_forwards_ip() {
+        let mut hdr = vec![0x41, 0x52, 0x11, PROTO_IPIP, 0x4a, 0xf6, 0x4b, 0xfd];
+        hdr.extend_from_slice(&[0x20; 16]);
+        hdr.extend_from_slice(&[0xee; 20]);
+        let p = dec(&outer_v4(
+            crate::transport::PROTO_UDP,
+            &udp_dg(AYIYA_PORT, 53796, &cat(&[&hdr, &inner_ip()])),
+        ));
+        assert_inner(&p);
+        let t = p.tunnel.expect("tunnel");
+        assert_eq!(
+            (t.kind, t.outer_ports),
+            (TunnelKind::Ayiya, Some((AYIYA_PORT, 53796)))
+        );
+        // A heartbeat: opcode 0, nothing forwarded.
+        hdr[2] = 0x10;
+        let p = dec(&outer_v4(
+            crate::transport::PROTO_UDP,
+            &udp_dg(53796, AYIYA_PORT, &hdr),
+        ));
+        assert!(p.tunnel.is_none() && p.stop.is_none(), "{p:?}");
+        assert_eq!(
+            p.transport.and_then(|t| t.ports()),
+            Some((53796, AYIYA_PORT))
+        );
+        // Forward, but cut inside the signature.
+        hdr[2] = 0x11;
+        let p = dec(&outer_v4(
+            crate::transport::PROTO_UDP,
+            &udp_dg(AYIYA_PORT, 1, &hdr[..30]),
+        ));
+        assert!(
+            matches!(p.stop.map(|s| s.reason), Some(StopReason::Truncated { .. })),
+            "{:?}",
+            p.stop
+        );
     }
 
     #[test]
