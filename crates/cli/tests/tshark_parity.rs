@@ -466,21 +466,21 @@ fn is_l2(rest: &[&str]) -> bool {
 
 /// The tunnel trident decodes between two IP headers, from the layers tshark shows between
 /// them; `None` when trident does not step into the next IP header (ICMP quotes, GTP,
-/// L2TP, CAPWAP, PPTP, ...).
+/// L2TP, CAPWAP, ...).
 ///
 /// This is trident's documented tunnel set (`trident_decode::TunnelKind` and the
 /// `trident_decode::tunnel` module doc): GRE (with an Ethernet payload for transparent
-/// bridging, 802.11 for Aruba's protocol types, or after a Cisco MetaData header), GRE in UDP
-/// (RFC 8086, port 4754), ERSPAN in GRE, VXLAN and Geneve (Ethernet payload; Geneve may
-/// carry IP directly), IP directly in IP (`6in4` when IPv6 rides on IPv4, `ipip` otherwise)
-/// Teredo and AYIYA.
+/// bridging, 802.11 for Aruba's protocol types, PPP for PPTP, or after a Cisco MetaData
+/// header), GRE in UDP (RFC 8086, port 4754), ERSPAN in GRE, VXLAN and Geneve (Ethernet
+/// payload; Geneve may carry IP directly), IP directly in IP (`6in4` when IPv6 rides on IPv4,
+/// `ipip` otherwise), Teredo and AYIYA.
 fn tunnel_between(between: &[&str], outer: Ver, inner: Ver) -> Option<&'static str> {
     match between {
         [] if outer == Ver::V4 && inner == Ver::V6 => Some("6in4"),
         [] => Some("ipip"),
         ["gre"] | ["udp", "gre"] => Some("gre"),
         ["udp", "gre", rest @ ..] | ["gre", rest @ ..] if is_l2(rest) => Some("gre"),
-        ["gre", "wlan", "llc"] | ["gre", "cmd"] => Some("gre"),
+        ["gre", "wlan", "llc"] | ["gre", "cmd"] | ["gre", "ppp"] => Some("gre"),
         ["gre", "erspan", rest @ ..] if is_l2(rest) => Some("erspan"),
         ["udp", "vxlan", rest @ ..] if is_l2(rest) => Some("vxlan"),
         ["udp", "geneve"] => Some("geneve"),
@@ -1367,7 +1367,7 @@ mod model {
     fn protocols_trident_does_not_unwrap_stop_at_the_outer_ip() {
         for p in [
             "eth:ethertype:ip:udp:gtp:ip:udp",
-            "eth:ethertype:ip:gre:ppp:ip:udp",
+            "eth:ethertype:ip:udp:l2tp:ppp:ip:udp",
         ] {
             let m = Model::build(p);
             assert_eq!(m.inner.as_ref().map(|i| i.occ), Some(0), "{p}");

@@ -1,5 +1,5 @@
-//! Tunnels: GRE (with ERSPAN types I, II and III, WCCP redirection, Cisco MetaData and
-//! Aruba 802.11), VXLAN, Geneve, GRE-in-UDP, IP-in-IP, 6in4 and Teredo.
+//! Tunnels: GRE (with ERSPAN types I, II and III, WCCP redirection, Cisco MetaData, Aruba
+//! 802.11 and PPTP's PPP), VXLAN, Geneve, GRE-in-UDP, IP-in-IP, 6in4, Teredo and AYIYA.
 //!
 //! A tunnel is unwrapped only once its header has been read and names a payload trident
 //! decodes; `Walker::enter_tunnel` then moves the carrier's IP header into
@@ -40,6 +40,13 @@ const ETHERTYPE_ERSPAN_II: u16 = 0x88be;
 const ETHERTYPE_ERSPAN_III: u16 = 0x22eb;
 /// WCCP redirection (Cisco), IPv4 after an optional 4-byte redirect header.
 const ETHERTYPE_WCCP: u16 = 0x883e;
+/// GRE protocol type: PPP (PPTP).
+const ETHERTYPE_PPP: u16 = 0x880b;
+/// PPTP's GRE header before its optional fields: flags and version, protocol type, payload
+/// length, call id.
+const PPTP_GRE_BASE: usize = 8;
+/// GRE flag (PPTP, RFC 2637): acknowledgement number present.
+const GRE_ACK: u16 = 0x0080;
 /// GRE protocol type: Cisco MetaData (a security group tag before the payload).
 const ETHERTYPE_CISCO_METADATA: u16 = 0x8909;
 /// Cisco MetaData in GRE: payload ether type, version, length, option type, SGT.
@@ -120,6 +127,8 @@ enum Inner {
     EtherType(u16),
     /// An 802.11 frame without FCS (Aruba's GRE).
     Ieee80211,
+    /// A PPP frame, with or without HDLC address and control (PPTP).
+    Ppp,
 }
 
 /// Unwraps a tunnel whose header `s` said `inner` starts at `body`.
@@ -152,6 +161,13 @@ fn unwrap<'a>(
             },
         },
         Inner::Ieee80211 => crate::link::ieee80211::frame(w, body, false),
+        Inner::Ppp => crate::link::ppp::in_tunnel(
+            body,
+            Origin {
+                layer: Layer::Tunnel,
+                at: s.at,
+            },
+        ),
     }
 }
 
@@ -167,12 +183,7 @@ pub(crate) fn gre<'a>(
     };
     match flags & GRE_VERSION_MASK {
         0 => {}
-        GRE_VERSION_PPTP => {
-            return s.stop(
-                Layer::Tunnel,
-                StopReason::Unsupported("PPTP GRE (version 1)"),
-            );
-        }
+        GRE_VERSION_PPTP => return pptp(w, s, outer_ports),
         _ => return s.stop(Layer::Tunnel, StopReason::Malformed("GRE version")),
     }
     if flags & GRE_ROUTING != 0 {
@@ -195,6 +206,7 @@ pub(crate) fn gre<'a>(
         ETHERTYPE_IPV6 => Inner::Ipv6,
         ETHERTYPE_TEB => Inner::Ethernet,
         ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => Inner::EtherType(protocol),
+        ETHERTYPE_PPP => Inner::Ppp,
         ETHERTYPE_CISCO_METADATA => {
             // The ether type of what follows, then version, length, an option and the SGT.
             let Some(next) = be16(body.bytes, 0).filter(|_| body.len() >= CISCO_METADATA_HEADER)
@@ -238,6 +250,42 @@ pub(crate) fn gre<'a>(
         other => return s.stop(Layer::Tunnel, StopReason::UnsupportedEtherType(other)),
     };
     unwrap(w, TunnelKind::Gre, outer_ports, key, s, inner, body)
+}
+
+/// PPTP's enhanced GRE (RFC 2637, version 1): payload length and call id in place of the
+/// key, optional sequence and acknowledgement numbers, then a PPP frame. An
+/// acknowledgement-only packet has no payload and is just the carrier.
+fn pptp<'a>(w: &mut Walker<'a, '_>, s: Span<'a>, outer_ports: Option<(u16, u16)>) -> Next<'a> {
+    let b = s.bytes;
+    let (Some(flags), Some(protocol), Some(payload_len), Some(call_id)) =
+        (be16(b, 0), be16(b, 2), be16(b, 4), be16(b, 6))
+    else {
+        return s.truncated(Layer::Tunnel, PPTP_GRE_BASE);
+    };
+    if protocol != ETHERTYPE_PPP {
+        return s.stop(Layer::Tunnel, StopReason::UnsupportedEtherType(protocol));
+    }
+    if flags & GRE_KEY == 0 || flags & (GRE_CHECKSUM | GRE_ROUTING) != 0 {
+        return s.stop(Layer::Tunnel, StopReason::Malformed("PPTP GRE flags"));
+    }
+    let field = |bit: u16| if flags & bit != 0 { GRE_FIELD } else { 0 };
+    let header_len = PPTP_GRE_BASE + field(GRE_SEQUENCE) + field(GRE_ACK);
+    if b.len() < header_len {
+        return s.truncated(Layer::Tunnel, header_len);
+    }
+    if payload_len == 0 {
+        return Next::Done;
+    }
+    let body = s.skip(header_len).take(usize::from(payload_len));
+    unwrap(
+        w,
+        TunnelKind::Gre,
+        outer_ports,
+        Some(u32::from(call_id)),
+        s,
+        Inner::Ppp,
+        body,
+    )
 }
 
 /// An ERSPAN type II header, then the mirrored Ethernet frame.
@@ -669,27 +717,38 @@ mod tests {
 
     #[test]
     fn gre_versions_and_unknown_payloads() {
-        // PPTP (RFC 2637): version 1, key present, protocol PPP.
-        let f = outer_v4(
+        // PPTP (RFC 2637): version 1, key = payload length and call id, sequence and
+        // acknowledgement numbers, then PPP with HDLC address and control.
+        let ppp = cat(&[&[0xff, 3, 0, 0x21], &inner_ip()]);
+        let len = u32::try_from(ppp.len()).expect("small");
+        let mut pptp = gre(
+            0x3001 | GRE_ACK,
+            ETHERTYPE_PPP,
+            Some(len << 16 | 6016),
+            Some(1),
+        );
+        pptp.extend_from_slice(&539_254u32.to_be_bytes());
+        let p = dec(&outer_v4(PROTO_GRE, &cat(&[&pptp, &ppp])));
+        assert_inner(&p);
+        let t = p.tunnel.expect("tunnel");
+        assert_eq!((t.kind, t.id), (TunnelKind::Gre, Some(6016)));
+        // Without address and control (RFC 1661 allows it), and in version 0 GRE.
+        let p = dec(&outer_v4(
             PROTO_GRE,
-            &cat(&[
-                &gre(0x3001, 0x880b, Some(0x0010_0001), Some(1)),
-                &[0xff, 3, 0, 0x21],
-            ]),
-        );
-        let p = dec(&f);
-        let s = p.stop.expect("stop");
-        assert_eq!(
-            (s.layer, s.offset, s.reason),
-            (
-                Layer::Tunnel,
-                34,
-                StopReason::Unsupported("PPTP GRE (version 1)")
-            )
-        );
+            &cat(&[&gre(0, ETHERTYPE_PPP, None, None), &ppp[2..]]),
+        ));
+        assert_inner(&p);
+        // Acknowledgement only: no payload, the carrier is the packet.
+        let ack = gre(0x2001 | GRE_ACK, ETHERTYPE_PPP, Some(6016), None);
+        let p = dec(&outer_v4(PROTO_GRE, &cat(&[&ack, &[0, 8, 0x3a, 0x76]])));
+        assert!(p.tunnel.is_none() && p.stop.is_none(), "{p:?}");
+        assert!(p.ip.is_some(), "the carrier stays the packet");
+        // Cut inside the acknowledgement number.
+        let p = dec(&outer_v4(PROTO_GRE, &cat(&[&ack, &[0, 8]])));
         assert!(
-            p.tunnel.is_none() && p.ip.is_some(),
-            "not unwrapped: the carrier stays the packet"
+            matches!(p.stop.map(|s| s.reason), Some(StopReason::Truncated { .. })),
+            "{:?}",
+            p.stop
         );
         let s = dec(&outer_v4(
             PROTO_GRE,

@@ -48,6 +48,17 @@ pub(crate) fn link(s: Span<'_>) -> Next<'_> {
     }
 }
 
+/// A PPP frame inside a tunnel (PPTP's GRE): HDLC address and control, when present, then
+/// the protocol.
+pub(crate) fn in_tunnel(s: Span<'_>, from: Origin) -> Next<'_> {
+    let body = if s.bytes.starts_with(&HDLC_ADDRESS_CONTROL) {
+        s.skip(HDLC_ADDRESS_CONTROL.len())
+    } else {
+        s
+    };
+    Next::Ppp { body, from }
+}
+
 /// A frame of link type Cisco HDLC (104): address, control, ether type.
 pub(crate) fn chdlc(s: Span<'_>) -> Next<'_> {
     let Some(&[_, _, t0, t1]) = s.bytes.first_chunk::<CHDLC_HEADER>() else {
