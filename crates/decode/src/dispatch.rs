@@ -388,7 +388,12 @@ impl<'a> Walker<'a, '_> {
         }
         self.depth += 1;
         match (&mut self.pkt.tunnel, self.pkt.ip) {
-            (Some(t), _) => t.depth = self.depth,
+            (Some(t), ip) => {
+                t.depth = self.depth;
+                if t.first_ipv4.is_none() && !t.outer.src.is_ipv4() {
+                    t.first_ipv4 = ip.filter(|ip| ip.src.is_ipv4());
+                }
+            }
             (None, Some(outer)) => {
                 self.pkt.tunnel = Some(TunnelInfo {
                     kind,
@@ -397,6 +402,7 @@ impl<'a> Walker<'a, '_> {
                     id,
                     depth: self.depth,
                     inner_eth: None,
+                    first_ipv4: None,
                 });
             }
             // Tunnels are only entered from an IP payload, so there is always an outer IP

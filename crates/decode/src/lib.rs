@@ -261,6 +261,10 @@ pub struct TunnelInfo {
     pub depth: u8,
     /// The inner Ethernet header for L2 tunnels (VXLAN, Geneve, GRE TEB, ERSPAN).
     pub inner_eth: Option<EthernetInfo>,
+    /// When the carrier is IPv6 and tunnels are nested, the first IPv4 header between it and
+    /// the innermost packet (IPv6 carrying IPv4 carrying GRE, ...): what tshark's first
+    /// occurrence of `ip.*` names.
+    pub first_ipv4: Option<IpInfo>,
 }
 
 /// A decoded transport header.

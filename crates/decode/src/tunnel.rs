@@ -915,6 +915,41 @@ mod tests {
         );
     }
 
+    /// IPv6 carrying IPv4 carrying GRE: the carrier is the IPv6 header, and the IPv4 header
+    /// between (tshark's first `ip.*`) is kept as `first_ipv4`.
+    #[test]
+    fn nested_tunnels_in_ipv6_keep_the_first_ipv4() {
+        let middle = v4(
+            PROTO_GRE,
+            V4_A,
+            V4_B,
+            &[],
+            &cat(&[&gre(0, ETHERTYPE_IPV4, None, None), &inner_ip()]),
+        );
+        let f = ether(
+            MAC_B,
+            MAC_A,
+            crate::link::ETHERTYPE_IPV6,
+            &v6(PROTO_IPIP, V6_A, V6_B, &middle),
+        );
+        let p = dec(&f);
+        assert_inner(&p);
+        let t = p.tunnel.expect("tunnel");
+        assert!(t.outer.src.is_ipv6());
+        assert_eq!(t.depth, 2);
+        let first = t.first_ipv4.expect("the IPv4 header between");
+        assert_eq!(
+            (first.src.to_string(), first.protocol),
+            ("192.0.2.1".to_owned(), PROTO_GRE)
+        );
+        // An IPv4 carrier is itself the first IPv4 header: nothing more is kept.
+        let p = dec(&outer_v4(
+            PROTO_GRE,
+            &cat(&[&gre(0, ETHERTYPE_IPV4, None, None), &inner_ip()]),
+        ));
+        assert_eq!(p.tunnel.map(|t| t.first_ipv4), Some(None));
+    }
+
     #[test]
     fn teredo_plausibility() {
         // Origin indication (RFC 4380 5.1.1): 0x0000, obfuscated port and address; then an

@@ -3,7 +3,8 @@
 //!
 //! potiron gets its values from `tshark -E occurrence=f -Y 'ip.dst ne 255.255.255.255'`, i.e.
 //! the *first* occurrence of each field in the frame. trident reproduces that from its layered
-//! decode: the IP fields come from the outermost IPv4 header (the carrier of a tunnel), the
+//! decode: the IP fields come from the outermost IPv4 header (the carrier of a tunnel, or the
+//! first IPv4 header inside an IPv6 carrier of nested tunnels), the
 //! ports and sequence numbers from the first TCP (else UDP) header, which for an ICMP error is
 //! the quoted one (potiron's quirk Q10; ICMPv6 errors in an IPv4 tunnel too). Absent values
 //! keep potiron's defaults: `-1` for ports and sequence numbers, `255` for ICMP type and code.
@@ -17,7 +18,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 
-use trident_decode::{IpInfo, Packet, Transport};
+use trident_decode::{IpInfo, Packet, Transport, TunnelInfo};
 
 /// potiron's `JSON_FIELDS`, in potiron's order: the fields it indexes per packet.
 pub const JSON_FIELDS: [&str; 12] = [
@@ -79,6 +80,13 @@ pub struct PotironPacket {
 fn first_ipv4(p: &Packet<'_>) -> Option<IpInfo> {
     match (p.tunnel, p.ip) {
         (Some(t), _) if t.outer.src.is_ipv4() => Some(t.outer),
+        (
+            Some(TunnelInfo {
+                first_ipv4: Some(ip),
+                ..
+            }),
+            _,
+        ) => Some(ip),
         (_, Some(ip)) if ip.src.is_ipv4() => Some(ip),
         _ => None,
     }
