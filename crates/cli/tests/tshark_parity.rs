@@ -211,7 +211,7 @@ const REQUIRED_LINK_TYPES: &[&[&str]] = &[
 ];
 /// Tunnel kinds (trident's names) that must have had packets compared.
 const REQUIRED_TUNNELS: &[&str] = &[
-    "gre", "erspan", "vxlan", "geneve", "ipip", "6in4", "teredo", "ayiya",
+    "gre", "erspan", "vxlan", "geneve", "ipip", "6in4", "teredo", "ayiya", "mpls-udp",
 ];
 /// tshark layers that must have appeared in compared packets (`qinq` = two tags or more).
 const REQUIRED_LAYERS: &[&str] = &["vlan", "qinq", "mpls", "pppoes"];
@@ -471,9 +471,9 @@ fn is_l2(rest: &[&str]) -> bool {
 /// This is trident's documented tunnel set (`trident_decode::TunnelKind` and the
 /// `trident_decode::tunnel` module doc): GRE (with an Ethernet payload for transparent
 /// bridging, 802.11 for Aruba's protocol types, PPP for PPTP, or after a Cisco MetaData
-/// header), GRE in UDP (RFC 8086, port 4754), ERSPAN in GRE, VXLAN and Geneve (Ethernet
-/// payload; Geneve may carry IP directly), IP directly in IP (`6in4` when IPv6 rides on IPv4,
-/// `ipip` otherwise), Teredo and AYIYA.
+/// header), GRE in UDP (RFC 8086, port 4754), MPLS in UDP (RFC 7510, port 6635), ERSPAN in
+/// GRE, VXLAN and Geneve (Ethernet payload; Geneve may carry IP directly), IP directly in IP
+/// (`6in4` when IPv6 rides on IPv4, `ipip` otherwise), Teredo and AYIYA.
 fn tunnel_between(between: &[&str], outer: Ver, inner: Ver) -> Option<&'static str> {
     match between {
         [] if outer == Ver::V4 && inner == Ver::V6 => Some("6in4"),
@@ -487,6 +487,7 @@ fn tunnel_between(between: &[&str], outer: Ver, inner: Ver) -> Option<&'static s
         ["udp", "geneve", rest @ ..] if is_l2(rest) => Some("geneve"),
         ["udp", "teredo"] => Some("teredo"),
         ["udp", "ayiya"] => Some("ayiya"),
+        ["udp", "mpls"] => Some("mpls-udp"),
         _ => None,
     }
 }

@@ -227,6 +227,8 @@ pub enum TunnelKind {
     Teredo,
     /// AYIYA ("anything in anything", SixXS): IPv6 or IPv4 inside UDP 5072.
     Ayiya,
+    /// MPLS in UDP (RFC 7510, UDP 6635): a label stack, then IP.
+    MplsUdp,
 }
 
 impl TunnelKind {
@@ -242,6 +244,7 @@ impl TunnelKind {
             TunnelKind::SixInFour => "6in4",
             TunnelKind::Teredo => "teredo",
             TunnelKind::Ayiya => "ayiya",
+            TunnelKind::MplsUdp => "mpls-udp",
         }
     }
 }
@@ -253,7 +256,7 @@ pub struct TunnelInfo {
     pub kind: TunnelKind,
     /// The outer IP header (the carrier).
     pub outer: IpInfo,
-    /// Outer UDP ports for UDP-based tunnels (VXLAN, Geneve, Teredo, AYIYA).
+    /// Outer UDP ports for UDP-based tunnels (VXLAN, Geneve, Teredo, AYIYA, MPLS in UDP).
     pub outer_ports: Option<(u16, u16)>,
     /// VXLAN/Geneve VNI, GRE key or ERSPAN session id, when present.
     pub id: Option<u32>,

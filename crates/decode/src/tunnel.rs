@@ -1,5 +1,6 @@
 //! Tunnels: GRE (with ERSPAN types I, II and III, WCCP redirection, Cisco MetaData, Aruba
-//! 802.11 and PPTP's PPP), VXLAN, Geneve, GRE-in-UDP, IP-in-IP, 6in4, Teredo and AYIYA.
+//! 802.11 and PPTP's PPP), VXLAN, Geneve, GRE-in-UDP, MPLS-in-UDP, IP-in-IP, 6in4, Teredo and
+//! AYIYA.
 //!
 //! A tunnel is unwrapped only once its header has been read and names a payload trident
 //! decodes; `Walker::enter_tunnel` then moves the carrier's IP header into
@@ -27,6 +28,8 @@ pub const GENEVE_PORT: u16 = 6081;
 pub const GRE_IN_UDP_PORT: u16 = 4754;
 /// Teredo's port (either side: servers and relays listen on it).
 pub const TEREDO_PORT: u16 = 3544;
+/// MPLS-in-UDP port (RFC 7510, destination).
+pub const MPLS_IN_UDP_PORT: u16 = 6635;
 /// AYIYA port (source or destination).
 pub const AYIYA_PORT: u16 = 5072;
 /// AYIYA's fixed header: lengths, methods, opcode, next header, epoch time.
@@ -362,6 +365,18 @@ pub(crate) fn udp<'a>(w: &mut Walker<'a, '_>, udp: UdpInfo, body: Span<'a>) -> N
         VXLAN_PORT => return vxlan(w, ports, body),
         GENEVE_PORT => return geneve(w, ports, body),
         GRE_IN_UDP_PORT => return gre(w, body, ports),
+        // No header of its own: the label stack starts the payload.
+        MPLS_IN_UDP_PORT => {
+            return unwrap(
+                w,
+                TunnelKind::MplsUdp,
+                ports,
+                None,
+                body,
+                Inner::EtherType(ETHERTYPE_MPLS),
+                body,
+            );
+        }
         _ => {}
     }
     if udp.src_port == TEREDO_PORT || udp.dst_port == TEREDO_PORT {
@@ -948,6 +963,26 @@ mod tests {
             &cat(&[&gre(0, ETHERTYPE_IPV4, None, None), &inner_ip()]),
         ));
         assert_eq!(p.tunnel.map(|t| t.first_ipv4), Some(None));
+    }
+
+    /// MPLS in UDP (RFC 7510): one label (bottom of stack), then IPv4.
+    #[test]
+    fn mpls_in_udp() {
+        let label = [0x00, 0x01, 0x51, 0x3f]; // label 21, bottom of stack, TTL 63
+        let p = dec(&outer_v4(
+            crate::transport::PROTO_UDP,
+            &udp_dg(58699, MPLS_IN_UDP_PORT, &cat(&[&label, &inner_ip()])),
+        ));
+        assert_inner(&p);
+        let t = p.tunnel.expect("tunnel");
+        assert_eq!(
+            (t.kind, t.outer_ports),
+            (TunnelKind::MplsUdp, Some((58699, MPLS_IN_UDP_PORT)))
+        );
+        assert!(
+            p.mpls.as_slice().is_empty(),
+            "the inner labels are not the link's"
+        );
     }
 
     #[test]
