@@ -192,9 +192,8 @@ pub(crate) fn gre<'a>(
     if flags & GRE_ROUTING != 0 {
         return s.stop(Layer::Tunnel, StopReason::Unsupported("GRE source routing"));
     }
-    let field = |bit: u16| if flags & bit != 0 { GRE_FIELD } else { 0 };
-    let key_at = GRE_BASE + field(GRE_CHECKSUM);
-    let header_len = key_at + field(GRE_KEY) + field(GRE_SEQUENCE);
+    let key_at = GRE_BASE + gre_field(flags, GRE_CHECKSUM);
+    let header_len = key_at + gre_field(flags, GRE_KEY) + gre_field(flags, GRE_SEQUENCE);
     if b.len() < header_len {
         return s.truncated(Layer::Tunnel, header_len);
     }
@@ -255,6 +254,11 @@ pub(crate) fn gre<'a>(
     unwrap(w, TunnelKind::Gre, outer_ports, key, s, inner, body)
 }
 
+/// The length of an optional GRE field (4 bytes) when its flag `bit` is set in `flags`.
+fn gre_field(flags: u16, bit: u16) -> usize {
+    if flags & bit != 0 { GRE_FIELD } else { 0 }
+}
+
 /// PPTP's enhanced GRE (RFC 2637, version 1): payload length and call id in place of the
 /// key, optional sequence and acknowledgement numbers, then a PPP frame. An
 /// acknowledgement-only packet has no payload and is just the carrier.
@@ -271,8 +275,7 @@ fn pptp<'a>(w: &mut Walker<'a, '_>, s: Span<'a>, outer_ports: Option<(u16, u16)>
     if flags & GRE_KEY == 0 || flags & (GRE_CHECKSUM | GRE_ROUTING) != 0 {
         return s.stop(Layer::Tunnel, StopReason::Malformed("PPTP GRE flags"));
     }
-    let field = |bit: u16| if flags & bit != 0 { GRE_FIELD } else { 0 };
-    let header_len = PPTP_GRE_BASE + field(GRE_SEQUENCE) + field(GRE_ACK);
+    let header_len = PPTP_GRE_BASE + gre_field(flags, GRE_SEQUENCE) + gre_field(flags, GRE_ACK);
     if b.len() < header_len {
         return s.truncated(Layer::Tunnel, header_len);
     }

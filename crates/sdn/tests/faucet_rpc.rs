@@ -12,7 +12,8 @@ mod faucet_common;
 use std::time::{Duration, Instant};
 
 use faucet_common::{
-    DP, FaucetNet, MIRROR_PORT, capture_until, involves, is_group, mac, mirror_list_of, step,
+    DP, FaucetNet, MIRROR_PORT, assert_collector_silent, capture_until, foreign_unicast, involves,
+    mac, mirror_list_of, step,
 };
 use trident_sdn::MirrorControl;
 use trident_sdn::MirrorError;
@@ -43,11 +44,7 @@ fn faucet_rpc_mirror_round_trip_and_errors() {
 
     net.start_traffic();
     let h1 = mac(1);
-    let quiet = net.capture_collector(2);
-    assert!(
-        quiet.is_empty(),
-        "collector NIC saw frames with no mirror: {quiet:?}"
-    );
+    assert_collector_silent(&net, "with no mirror");
     step(
         start,
         "hosts talking; nothing reaches the collector NIC while nothing is mirrored",
@@ -64,10 +61,7 @@ fn faucet_rpc_mirror_round_trip_and_errors() {
     let frames = capture_until(&net, 6, "h1's packets in both directions", |f| {
         f.iter().any(|x| x.0 == h1) && f.iter().any(|x| x.1 == h1)
     });
-    let foreign: Vec<_> = frames
-        .iter()
-        .filter(|f| !is_group(&f.1) && !involves(f, &h1))
-        .collect();
+    let foreign = foreign_unicast(&frames, &h1);
     assert!(
         foreign.is_empty(),
         "unicast frames of other hosts mirrored: {foreign:?}"

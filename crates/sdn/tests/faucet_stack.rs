@@ -16,7 +16,10 @@ mod faucet_common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use faucet_common::{FaucetNet, capture_until, involves, is_group, mac, step, wait_for};
+use faucet_common::{
+    FaucetNet, assert_collector_silent, capture_until, foreign_unicast, involves, mac, step,
+    wait_for,
+};
 use trident_sdn::stack::{ROOT_MIRROR_DESCRIPTION, stack_plan, stack_root};
 use trident_sdn::yaml::{FaucetYaml, parse};
 use trident_sdn::{MirrorControl, SdnConfig};
@@ -130,11 +133,7 @@ fn faucet_stack_remote_mirror_through_the_tunnel() {
     // 4. Nothing is mirrored yet: the collector hears nothing while all hosts talk.
     net.start_pings(&[(2, 1), (1, 2), (3, 1), (1, 3), (2, 3)]);
     std::thread::sleep(Duration::from_secs(1));
-    let quiet = net.capture_collector(2);
-    assert!(
-        quiet.is_empty(),
-        "collector NIC saw frames with no mirror: {quiet:?}"
-    );
+    assert_collector_silent(&net, "with no mirror");
     step(
         start,
         "hosts talking, nothing mirrored: collector NIC silent",
@@ -149,10 +148,7 @@ fn faucet_stack_remote_mirror_through_the_tunnel() {
     let frames = capture_until(&net, 10, "h2 <-> h1 through the tunnel", |f| {
         f.iter().any(|x| x.0 == h2 && x.1 == h1) && f.iter().any(|x| x.0 == h1 && x.1 == h2)
     });
-    let foreign: Vec<_> = frames
-        .iter()
-        .filter(|f| !involves(f, &h2) && !is_group(&f.1))
-        .collect();
+    let foreign = foreign_unicast(&frames, &h2);
     assert!(
         foreign.is_empty(),
         "unicast frames not to or from h2 reached the collector: {foreign:?}"
@@ -184,8 +180,7 @@ fn faucet_stack_remote_mirror_through_the_tunnel() {
     capture_until(&net, 10, "silence after unmirroring h2", |f| {
         !f.iter().any(|x| involves(x, &h2))
     });
-    let silent = net.capture_collector(2);
-    assert!(silent.is_empty(), "after unmirroring: {silent:?}");
+    assert_collector_silent(&net, "after unmirroring");
     step(
         start,
         "unmirrored: sw1 and sw2 mirror lists back to [] and the collector NIC is silent",
@@ -196,10 +191,7 @@ fn faucet_stack_remote_mirror_through_the_tunnel() {
     let frames = capture_until(&net, 10, "h1's packets mirrored locally on sw1", |f| {
         f.iter().any(|x| x.0 == h1 && x.1 == h3) && f.iter().any(|x| x.0 == h3 && x.1 == h1)
     });
-    let foreign: Vec<_> = frames
-        .iter()
-        .filter(|f| !involves(f, &h1) && !is_group(&f.1))
-        .collect();
+    let foreign = foreign_unicast(&frames, &h1);
     assert!(foreign.is_empty(), "not h1's: {foreign:?}");
     rt.block_on(yaml.remove_port_mirror("sw1", 1, MIRROR))
         .unwrap();

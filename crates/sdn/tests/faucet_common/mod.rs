@@ -496,6 +496,24 @@ pub fn involves(frame: &(String, String), mac: &str) -> bool {
     frame.0 == mac || frame.1 == mac
 }
 
+/// The unicast frames that are neither from nor to `mac`: what a mirror of that host alone
+/// must not bring to the collector.
+pub fn foreign_unicast<'a>(frames: &'a [(String, String)], mac: &str) -> Vec<&'a (String, String)> {
+    frames
+        .iter()
+        .filter(|f| !involves(f, mac) && !is_group(&f.1))
+        .collect()
+}
+
+/// Captures 2 s on the collector NIC and panics, naming `when`, if any frame arrived.
+pub fn assert_collector_silent(net: &FaucetNet, when: &str) {
+    let frames = net.capture_collector(2);
+    assert!(
+        frames.is_empty(),
+        "collector NIC saw frames {when}: {frames:?}"
+    );
+}
+
 /// Captures on the collector NIC in 2-second slices until `pred` holds for a slice (Faucet
 /// applies a config change a moment after the file is written), at most `tries` slices;
 /// returns that slice or panics naming `what` and the last slice.
