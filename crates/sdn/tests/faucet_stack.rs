@@ -145,18 +145,23 @@ fn faucet_stack_remote_mirror_through_the_tunnel() {
     assert_eq!(mirror_list(&yaml, "sw1"), Vec::<u32>::new());
     step(start, "faucet.yaml: sw2 port 3 mirror: [2]");
     let (h1, h2, h3) = (mac(1), mac(2), mac(3));
-    let frames = capture_until(&net, 10, "h2 <-> h1 through the tunnel", |f| {
-        f.iter().any(|x| x.0 == h2 && x.1 == h1) && f.iter().any(|x| x.0 == h1 && x.1 == h2)
-    });
+    // Wait for a slice the mirror covered from its start: the first slice with any of h2's
+    // frames may have begun before Faucet applied the change.
+    let count = |f: &[(String, String)], a: &str, b: &str| {
+        f.iter().filter(|x| x.0 == a && x.1 == b).count()
+    };
+    let frames = capture_until(
+        &net,
+        10,
+        "h2 <-> h1 through the tunnel (3 each way) and h2 -> h3",
+        |f| count(f, &h2, &h1) >= 3 && count(f, &h1, &h2) >= 3 && count(f, &h2, &h3) > 0,
+    );
     let foreign = foreign_unicast(&frames, &h2);
     assert!(
         foreign.is_empty(),
         "unicast frames not to or from h2 reached the collector: {foreign:?}"
     );
-    let (to_h1, from_h1) = (
-        frames.iter().filter(|x| x.0 == h2 && x.1 == h1).count(),
-        frames.iter().filter(|x| x.0 == h1 && x.1 == h2).count(),
-    );
+    let (to_h1, from_h1) = (count(&frames, &h2, &h1), count(&frames, &h1, &h2));
     assert!(
         to_h1 >= 3 && from_h1 >= 3,
         "too few: {to_h1} h2->h1, {from_h1} h1->h2"
