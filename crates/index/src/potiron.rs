@@ -4,10 +4,10 @@
 //! potiron gets its values from `tshark -E occurrence=f -Y 'ip.dst ne 255.255.255.255'`, i.e.
 //! the *first* occurrence of each field in the frame. trident reproduces that from its layered
 //! decode: the IP fields come from the outermost IPv4 header (the carrier of a tunnel, or the
-//! first IPv4 header inside an IPv6 carrier of nested tunnels), the
-//! ports and sequence numbers from the first TCP (else UDP) header, which for an ICMP error is
-//! the quoted one (potiron's quirk Q10; ICMPv6 errors in an IPv4 tunnel too). Absent values
-//! keep potiron's defaults: `-1` for ports and sequence numbers, `255` for ICMP type and code.
+//! first IPv4 header inside an IPv6 carrier of nested tunnels), the ports and sequence
+//! numbers from the first TCP (else UDP) header, which for an ICMP error is the quoted one
+//! (potiron's quirk Q10; ICMPv6 errors in an IPv4 tunnel too). Absent values keep potiron's
+//! defaults: `-1` for ports and sequence numbers, `255` for ICMP type and code.
 //!
 //! tshark also reassembles IPv4 fragments (`ip.defragment`, on by default): the transport
 //! fields of a fragmented datagram appear on the frame that completes it, and on no other
