@@ -211,10 +211,20 @@ const REQUIRED_LINK_TYPES: &[&[&str]] = &[
 ];
 /// Tunnel kinds (trident's names) that must have had packets compared.
 const REQUIRED_TUNNELS: &[&str] = &[
-    "gre", "erspan", "vxlan", "geneve", "ipip", "6in4", "teredo", "ayiya", "mpls-udp",
+    "gre",
+    "erspan",
+    "vxlan",
+    "geneve",
+    "ipip",
+    "6in4",
+    "teredo",
+    "ayiya",
+    "mpls-udp",
+    "vxlan-gpe",
 ];
-/// tshark layers that must have appeared in compared packets (`qinq` = two tags or more).
-const REQUIRED_LAYERS: &[&str] = &["vlan", "qinq", "mpls", "pppoes"];
+/// tshark layers that must have appeared in compared packets (`qinq` = two tags or more;
+/// `avsp`: Arista's timestamp header, `nsh`: RFC 8300, `cfp`: Cisco FabricPath).
+const REQUIRED_LAYERS: &[&str] = &["vlan", "qinq", "mpls", "pppoes", "avsp", "nsh", "cfp"];
 /// MANIFEST.tsv features / link types the selected files must include (the brief's list).
 const REQUIRED_MANIFEST: &[&str] = &[
     "vlan",
@@ -473,7 +483,7 @@ fn is_l2(rest: &[&str]) -> bool {
 /// bridging, 802.11 for Aruba's protocol types, PPP for PPTP, or after a Cisco MetaData
 /// header), GRE in UDP (RFC 8086, port 4754), MPLS in UDP (RFC 7510, port 6635), ERSPAN in
 /// GRE, VXLAN and Geneve (Ethernet payload; Geneve may carry IP directly), IP directly in IP
-/// (`6in4` when IPv6 rides on IPv4, `ipip` otherwise), Teredo and AYIYA.
+/// (`6in4` when IPv6 rides on IPv4, `ipip` otherwise), Teredo, AYIYA and VXLAN-GPE.
 fn tunnel_between(between: &[&str], outer: Ver, inner: Ver) -> Option<&'static str> {
     match between {
         [] if outer == Ver::V4 && inner == Ver::V6 => Some("6in4"),
@@ -488,6 +498,8 @@ fn tunnel_between(between: &[&str], outer: Ver, inner: Ver) -> Option<&'static s
         ["udp", "teredo"] => Some("teredo"),
         ["udp", "ayiya"] => Some("ayiya"),
         ["udp", "mpls"] => Some("mpls-udp"),
+        // tshark 4.0 lists VXLAN-GPE carrying NSH as `udp:nsh`.
+        ["udp", "nsh"] => Some("vxlan-gpe"),
         _ => None,
     }
 }
@@ -979,7 +991,7 @@ fn note_coverage(cov: &mut BTreeMap<String, u64>, rec: &Value, m: &Model) {
     if let Some(t) = m.tunnel {
         add(format!("tunnel:{t}"));
     }
-    for layer in ["vlan", "mpls", "pppoes"] {
+    for layer in ["vlan", "mpls", "pppoes", "avsp", "nsh", "cfp"] {
         if m.has(layer) {
             add(format!("layer:{layer}"));
         }

@@ -229,6 +229,9 @@ pub enum TunnelKind {
     Ayiya,
     /// MPLS in UDP (RFC 7510, UDP 6635): a label stack, then IP.
     MplsUdp,
+    /// VXLAN-GPE (UDP 4790): VXLAN with a next-protocol field (IPv4, IPv6, Ethernet, NSH,
+    /// MPLS).
+    VxlanGpe,
 }
 
 impl TunnelKind {
@@ -245,6 +248,7 @@ impl TunnelKind {
             TunnelKind::Teredo => "teredo",
             TunnelKind::Ayiya => "ayiya",
             TunnelKind::MplsUdp => "mpls-udp",
+            TunnelKind::VxlanGpe => "vxlan-gpe",
         }
     }
 }

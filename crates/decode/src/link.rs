@@ -44,6 +44,13 @@ pub const ETHERTYPE_PBB: u16 = 0x88e7;
 pub const ETHERTYPE_VNTAG: u16 = 0x8926;
 /// IEEE 802.1BR E-Tag: a 6-byte tag, then the next ether type.
 pub const ETHERTYPE_ETAG: u16 = 0x893f;
+/// Cisco FabricPath: the outer addresses are switch ids; after FTAG and TTL comes the
+/// host's Ethernet frame.
+pub const ETHERTYPE_FABRICPATH: u16 = 0x8903;
+/// Network Service Header (RFC 8300), for service function chaining.
+pub const ETHERTYPE_NSH: u16 = 0x894f;
+/// Arista's vendor-specific protocol (AVSP): a timestamp header, then the next ether type.
+pub const ETHERTYPE_ARISTA: u16 = 0xd28b;
 
 /// Ethernet II header length: two MACs and the type.
 const ETHERNET_HEADER: usize = 14;
@@ -67,6 +74,14 @@ const PBB_ITAG: usize = 4;
 const VNTAG: usize = 4;
 /// The E-Tag before the next ether type.
 const ETAG: usize = 6;
+/// FabricPath's FTAG and TTL, before the inner Ethernet frame.
+const FABRICPATH_TAG: usize = 2;
+/// NSH base and service path headers, the least an NSH header's length can say.
+const NSH_MIN: usize = 8;
+/// AVSP sub type and version, before the timestamp.
+const ARISTA_HEADER: usize = 4;
+/// AVSP sub type of a timestamp header, the only one decoded (as tshark 4.0).
+const ARISTA_TIMESTAMP: u16 = 1;
 /// VLAN id bits of the TCI.
 const VLAN_ID_MASK: u16 = 0x0fff;
 /// One MPLS label stack entry.
@@ -218,10 +233,15 @@ pub(crate) fn ether_type<'a>(
             },
         };
     }
-    // Port-extender tags carry no VLAN id to keep: skip them like a tag.
+    // Port-extender tags and Arista's timestamp carry no VLAN id to keep: skip them like a
+    // tag.
     if let Some(tag) = match ether_type {
         ETHERTYPE_VNTAG => Some(VNTAG),
         ETHERTYPE_ETAG => Some(ETAG),
+        ETHERTYPE_ARISTA => match arista_len(body) {
+            Ok(n) => Some(n),
+            Err(stop) => return stop,
+        },
         _ => None,
     } {
         let Some(next) = crate::dispatch::be16(body.bytes, tag) else {
@@ -243,6 +263,15 @@ pub(crate) fn ether_type<'a>(
         ETHERTYPE_ARP | ETHERTYPE_RARP => arp(w, body),
         ETHERTYPE_MPLS | ETHERTYPE_MPLS_MULTICAST => mpls(w, body),
         ETHERTYPE_PPPOE_SESSION => ppp::pppoe(body, false),
+        ETHERTYPE_NSH => nsh(w, body),
+        ETHERTYPE_FABRICPATH => {
+            if body.len() < FABRICPATH_TAG {
+                return body.truncated(Layer::Vlan, FABRICPATH_TAG);
+            }
+            // As for 802.1ah below: the host's frame, whose addresses are not this link's.
+            w.slot = crate::dispatch::Slot::Discard;
+            Next::Ethernet(body.skip(FABRICPATH_TAG))
+        }
         ETHERTYPE_PBB => {
             if body.len() < PBB_ITAG {
                 return body.truncated(Layer::Vlan, PBB_ITAG);
@@ -256,6 +285,63 @@ pub(crate) fn ether_type<'a>(
         }
         other => from.stop(StopReason::UnsupportedEtherType(other)),
     }
+}
+
+/// A Network Service Header (RFC 8300): version 0, its length in 4-byte words (base, service
+/// path and context headers), then what its next protocol names: IPv4, IPv6, Ethernet (the
+/// classified frame, whose addresses are not this link's) or MPLS.
+pub(crate) fn nsh<'a>(w: &mut Walker<'a, '_>, body: Span<'a>) -> Next<'a> {
+    let Some(&[b0, b1, _, next]) = body.bytes.first_chunk::<4>() else {
+        return body.truncated(Layer::Tunnel, NSH_MIN);
+    };
+    if b0 >> 6 != 0 {
+        return body.stop(Layer::Tunnel, StopReason::Unsupported("NSH version"));
+    }
+    let len = usize::from(b1 & 0x3f) * 4;
+    if len < NSH_MIN {
+        return body.stop(
+            Layer::Tunnel,
+            StopReason::Malformed("NSH length below its 8-byte base"),
+        );
+    }
+    if body.len() < len {
+        return body.truncated(Layer::Tunnel, len);
+    }
+    let inner = body.skip(len);
+    match next {
+        1 => Next::Ipv4(inner),
+        2 => Next::Ipv6(inner),
+        3 => {
+            w.slot = crate::dispatch::Slot::Discard;
+            Next::Ethernet(inner)
+        }
+        5 => mpls(w, inner),
+        _ => body.stop(Layer::Tunnel, StopReason::Unsupported("NSH next protocol")),
+    }
+}
+
+/// The length of an Arista (AVSP) header before its next ether type: sub type 1
+/// (timestamp), a version whose low byte gives the timestamp's size (0x10: 64-bit seconds
+/// and nanoseconds, 0x20: 48-bit), then the timestamp. Other sub types and versions are
+/// not decoded, as in tshark 4.0.
+fn arista_len(body: Span<'_>) -> Result<usize, Next<'_>> {
+    let (Some(sub_type), Some(version)) = (
+        crate::dispatch::be16(body.bytes, 0),
+        crate::dispatch::be16(body.bytes, 2),
+    ) else {
+        return Err(body.truncated(Layer::Vlan, ARISTA_HEADER));
+    };
+    let timestamp = match (sub_type, version & 0xff) {
+        (ARISTA_TIMESTAMP, 0x10) => 8,
+        (ARISTA_TIMESTAMP, 0x20) => 6,
+        _ => {
+            return Err(body.stop(
+                Layer::Vlan,
+                StopReason::Unsupported("Arista header (sub type or version)"),
+            ));
+        }
+    };
+    Ok(ARISTA_HEADER + timestamp)
 }
 
 /// An IEEE 802.2 LLC header, with SNAP when DSAP and SSAP say so.
@@ -687,6 +773,128 @@ mod tests {
         let s = dec(LinkType::ETHERNET, &f).stop.expect("stop");
         assert_eq!(s.layer, Layer::Llc);
         assert!(!s.reason.is_damage());
+    }
+
+    /// Cisco FabricPath: FTAG and TTL, then the host's frame; the link keeps the outer
+    /// (switch) addresses, as with 802.1ah.
+    #[test]
+    fn fabricpath_inner_frame() {
+        let inner = ether([0x0a; 6], [0x0b; 6], ETHERTYPE_IPV4, &udp_v4());
+        let mut body = vec![0x00, 0x3f];
+        body.extend_from_slice(&inner);
+        let p = dec(
+            LinkType::ETHERNET,
+            &ether(MAC_B, MAC_A, ETHERTYPE_FABRICPATH, &body),
+        );
+        assert!(
+            p.ip.is_some_and(|i| i.version() == 4) && p.stop.is_none(),
+            "{:?}",
+            p.stop
+        );
+        assert_eq!(p.eth.map(|e| e.src.0), Some(MAC_A));
+        let p = dec(
+            LinkType::ETHERNET,
+            &ether(MAC_B, MAC_A, ETHERTYPE_FABRICPATH, &[0x00]),
+        );
+        assert!(
+            matches!(p.stop.map(|s| s.reason), Some(StopReason::Truncated { .. })),
+            "{:?}",
+            p.stop
+        );
+    }
+
+    /// NSH (RFC 8300) over Ethernet: MD type 1 (24 bytes) before IPv4, MD type 2 with a
+    /// context TLV before IPv6; a cut header is truncation, a wrong version unsupported.
+    #[test]
+    fn nsh_headers() {
+        let mut body = vec![0x00, 0x06, 0x01, 0x01, 0, 0, 1, 0xff];
+        body.extend_from_slice(&[0; 16]);
+        body.extend_from_slice(&udp_v4());
+        let p = dec(
+            LinkType::ETHERNET,
+            &ether(MAC_B, MAC_A, ETHERTYPE_NSH, &body),
+        );
+        assert!(
+            p.ip.is_some_and(|i| i.version() == 4) && p.stop.is_none(),
+            "{:?}",
+            p.stop
+        );
+        let mut body = vec![0x30, 0x04, 0x02, 0x02, 0, 0, 1, 0xff];
+        body.extend_from_slice(&[0x01, 0x02, 0x01, 0x04, 0x12, 0x34]);
+        body.resize(16, 0);
+        body.extend_from_slice(&v6(17, V6_A, V6_B, &udp_dg(1, 2, &[])));
+        let p = dec(
+            LinkType::ETHERNET,
+            &ether(MAC_B, MAC_A, ETHERTYPE_NSH, &body),
+        );
+        assert!(
+            p.ip.is_some_and(|i| i.version() == 6) && p.stop.is_none(),
+            "{:?}",
+            p.stop
+        );
+        let p = dec(
+            LinkType::ETHERNET,
+            &ether(MAC_B, MAC_A, ETHERTYPE_NSH, &[0x00, 0x06, 0x01, 0x01, 0, 0]),
+        );
+        assert!(
+            matches!(p.stop.map(|s| s.reason), Some(StopReason::Truncated { .. })),
+            "{:?}",
+            p.stop
+        );
+        let p = dec(
+            LinkType::ETHERNET,
+            &ether(
+                MAC_B,
+                MAC_A,
+                ETHERTYPE_NSH,
+                &[0x40, 0x02, 0x01, 0x01, 0, 0, 1, 0xff],
+            ),
+        );
+        let s = p.stop.expect("stop");
+        assert!(p.ip.is_none() && !s.reason.is_damage(), "{s:?}");
+    }
+
+    /// Arista's timestamp header (ether type 0xd28b), both timestamp sizes, then what its
+    /// ether type names; an unknown version stops there, as in tshark.
+    #[test]
+    fn arista_timestamp_header() {
+        let ip = udp_v4();
+        for (version, ts) in [(0x0010u16, 8usize), (0x0110, 8), (0x0020, 6), (0x0120, 6)] {
+            let mut body = vec![0, 1];
+            body.extend_from_slice(&version.to_be_bytes());
+            body.extend(std::iter::repeat_n(0x5c, ts));
+            body.extend_from_slice(&ETHERTYPE_VLAN.to_be_bytes());
+            body.extend_from_slice(&[0x00, 0x64, 0x08, 0x00]);
+            body.extend_from_slice(&ip);
+            let p = dec(
+                LinkType::ETHERNET,
+                &ether(MAC_B, MAC_A, ETHERTYPE_ARISTA, &body),
+            );
+            assert!(
+                p.ip.is_some() && p.stop.is_none(),
+                "{version:#x}: {:?}",
+                p.stop
+            );
+            assert_eq!(p.vlans.as_slice(), &[100], "{version:#x}");
+        }
+        let mut body = vec![0, 1, 0, 0x11];
+        body.extend_from_slice(&[0; 10]);
+        body.extend_from_slice(&ip);
+        let p = dec(
+            LinkType::ETHERNET,
+            &ether(MAC_B, MAC_A, ETHERTYPE_ARISTA, &body),
+        );
+        let s = p.stop.expect("stop");
+        assert!(p.ip.is_none() && !s.reason.is_damage(), "{s:?}");
+        let p = dec(
+            LinkType::ETHERNET,
+            &ether(MAC_B, MAC_A, ETHERTYPE_ARISTA, &[0, 1, 0, 0x10, 0x5c]),
+        );
+        assert!(
+            matches!(p.stop.map(|s| s.reason), Some(StopReason::Truncated { .. })),
+            "{:?}",
+            p.stop
+        );
     }
 
     #[test]

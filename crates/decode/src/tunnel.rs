@@ -1,6 +1,6 @@
 //! Tunnels: GRE (with ERSPAN types I, II and III, WCCP redirection, Cisco MetaData, Aruba
-//! 802.11 and PPTP's PPP), VXLAN, Geneve, GRE-in-UDP, MPLS-in-UDP, IP-in-IP, 6in4, Teredo and
-//! AYIYA.
+//! 802.11 and PPTP's PPP), VXLAN, VXLAN-GPE, Geneve, GRE-in-UDP, MPLS-in-UDP, IP-in-IP, 6in4,
+//! Teredo and AYIYA.
 //!
 //! A tunnel is unwrapped only once its header has been read and names a payload trident
 //! decodes; `Walker::enter_tunnel` then moves the carrier's IP header into
@@ -22,6 +22,10 @@ pub const PROTO_IPV6: u8 = 41;
 pub const PROTO_GRE: u8 = 47;
 /// VXLAN's IANA port (destination).
 pub const VXLAN_PORT: u16 = 4789;
+/// VXLAN-GPE's IANA port (destination).
+pub const VXLAN_GPE_PORT: u16 = 4790;
+/// VXLAN-GPE flag: the next-protocol field is present.
+const VXLAN_GPE_FLAG_P: u8 = 0x04;
 /// Geneve's IANA port (destination).
 pub const GENEVE_PORT: u16 = 6081;
 /// GRE-in-UDP (RFC 8086) port (destination).
@@ -366,6 +370,7 @@ pub(crate) fn udp<'a>(w: &mut Walker<'a, '_>, udp: UdpInfo, body: Span<'a>) -> N
     let ports = Some((udp.src_port, udp.dst_port));
     match udp.dst_port {
         VXLAN_PORT => return vxlan(w, ports, body),
+        VXLAN_GPE_PORT => return vxlan_gpe(w, ports, body),
         GENEVE_PORT => return geneve(w, ports, body),
         GRE_IN_UDP_PORT => return gre(w, body, ports),
         // No header of its own: the label stack starts the payload.
@@ -432,6 +437,33 @@ fn vxlan<'a>(w: &mut Walker<'a, '_>, ports: Option<(u16, u16)>, s: Span<'a>) -> 
         s,
         Inner::Ethernet,
         body,
+    )
+}
+
+/// A VXLAN-GPE header (draft-ietf-nvo3-vxlan-gpe): VXLAN's, with a next-protocol byte (P
+/// flag) naming IPv4 (1), IPv6 (2), Ethernet (3), NSH (4) or MPLS (5). Without the P flag the
+/// payload is Ethernet, as in VXLAN; an unknown protocol leaves the datagram as plain UDP.
+fn vxlan_gpe<'a>(w: &mut Walker<'a, '_>, ports: Option<(u16, u16)>, s: Span<'a>) -> Next<'a> {
+    let Some(&[flags, _, _, next, v0, v1, v2, _]) = s.bytes.first_chunk::<VXLAN_HEADER>() else {
+        return s.truncated(Layer::Tunnel, VXLAN_HEADER);
+    };
+    let inner = match (flags & VXLAN_GPE_FLAG_P != 0, next) {
+        (false, _) | (true, 3) => Inner::Ethernet,
+        (true, 1) => Inner::Ipv4,
+        (true, 2) => Inner::Ipv6,
+        (true, 4) => Inner::EtherType(crate::link::ETHERTYPE_NSH),
+        (true, 5) => Inner::EtherType(ETHERTYPE_MPLS),
+        _ => return Next::Done,
+    };
+    let vni = (flags & VXLAN_FLAG_I != 0).then(|| u32::from_be_bytes([0, v0, v1, v2]));
+    unwrap(
+        w,
+        TunnelKind::VxlanGpe,
+        ports,
+        vni,
+        s,
+        inner,
+        s.skip(VXLAN_HEADER),
     )
 }
 
@@ -789,6 +821,49 @@ mod tests {
         let mut h = vec![flags, 0, 0, 0];
         h.extend_from_slice(&(vni << 8).to_be_bytes());
         h
+    }
+
+    #[test]
+    fn vxlan_gpe_next_protocols() {
+        let gpe = |flags: u8, next: u8| vec![flags, 0, 0, next, 0, 0, 7, 0];
+        // IPv4 directly, VNI 7.
+        let f = outer_v4(
+            17,
+            &udp_dg(1, VXLAN_GPE_PORT, &cat(&[&gpe(0x0c, 1), &inner_ip()])),
+        );
+        let p = dec(&f);
+        assert_inner(&p);
+        let t = p.tunnel.expect("tunnel");
+        assert_eq!((t.kind, t.id), (TunnelKind::VxlanGpe, Some(7)));
+        assert_eq!(TunnelKind::VxlanGpe.name(), "vxlan-gpe");
+        // NSH (MD type 1, 24 bytes) then IPv4.
+        let mut nsh = vec![0x00, 0x06, 0x01, 0x01, 0, 0, 1, 0xff];
+        nsh.extend_from_slice(&[0; 16]);
+        let f = outer_v4(
+            17,
+            &udp_dg(1, VXLAN_GPE_PORT, &cat(&[&gpe(0x0c, 4), &nsh, &inner_ip()])),
+        );
+        assert_inner(&dec(&f));
+        // Ethernet, by next protocol 3 or without the P flag.
+        for (flags, next) in [(0x0c, 3), (0x08, 0)] {
+            let f = outer_v4(
+                17,
+                &udp_dg(1, VXLAN_GPE_PORT, &cat(&[&gpe(flags, next), &inner_eth()])),
+            );
+            let p = dec(&f);
+            assert_inner(&p);
+            assert_eq!(
+                p.tunnel.and_then(|t| t.inner_eth).map(|e| e.src.0),
+                Some(INNER_MAC)
+            );
+        }
+        // An unknown next protocol: plain UDP.
+        let f = outer_v4(
+            17,
+            &udp_dg(1, VXLAN_GPE_PORT, &cat(&[&gpe(0x0c, 0x7f), &inner_ip()])),
+        );
+        let p = dec(&f);
+        assert!(p.tunnel.is_none() && p.stop.is_none(), "{:?}", p.stop);
     }
 
     #[test]
