@@ -1,12 +1,13 @@
 //! Reading one capture into a [`FileAgg`], with the file's content hash computed alongside.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
 
 use sha2::{Digest, Sha256};
-use trident_capture::{CaptureReader, Input};
+use trident_capture::{CaptureError, CaptureErrorKind, CaptureReader, Input};
 use trident_decode::{DecodeOptions, decode_with};
 
 use crate::agg::{AggOptions, Day, FileAgg};
@@ -35,15 +36,51 @@ pub struct FileMeta {
     pub size: u64,
 }
 
-fn hash_file(path: &Path) -> Result<(String, u64), IndexError> {
+/// Chunks in flight between the reading thread and the hashing thread.
+const HASH_QUEUE: usize = 16;
+
+/// The capture file as the decoder reads it, handing each chunk it reads to the hashing
+/// thread too: the file is read from disk once, and hashed while it is decoded.
+struct TeeFile {
+    file: File,
+    tx: mpsc::SyncSender<Vec<u8>>,
+}
+
+impl Read for TeeFile {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) {
+            // The hashing thread gone means it failed; its error is reported at the end.
+            let _ = self.tx.send(chunk.to_vec());
+        }
+        Ok(n)
+    }
+}
+
+/// Hashes what the decoder read (`rx`, until the reader is dropped), then, unless
+/// `abandon` is set, the rest of the file it did not read (a capture damaged part-way, or
+/// a container that ends before the file does). Returns the hex digest and the size.
+fn hash_stream(
+    path: &Path,
+    rx: mpsc::Receiver<Vec<u8>>,
+    abandon: &AtomicBool,
+) -> Result<(String, u64), IndexError> {
     let io = |source| IndexError::Io {
         path: path.to_owned(),
         source,
     };
-    let mut f = File::open(path).map_err(io)?;
     let mut h = Sha256::new();
-    let mut buf = vec![0u8; HASH_CHUNK];
     let mut size = 0u64;
+    for chunk in rx {
+        size += chunk.len() as u64;
+        h.update(&chunk);
+    }
+    if abandon.load(Ordering::Relaxed) {
+        return Ok((String::new(), size));
+    }
+    let mut f = File::open(path).map_err(io)?;
+    f.seek(SeekFrom::Start(size)).map_err(io)?;
+    let mut buf = vec![0u8; HASH_CHUNK];
     loop {
         let n = f.read(&mut buf).map_err(io)?;
         if n == 0 {
@@ -61,10 +98,11 @@ fn hash_file(path: &Path) -> Result<(String, u64), IndexError> {
     Ok((hex, size))
 }
 
-/// Reads one capture: hashes its bytes (on a second thread, while decoding) and counts its
-/// packets. The sensor is `sensor` if given, else potiron's name from the file name, else
-/// the file name. A capture damaged part-way is counted up to the damage and the error is
-/// returned beside the counts, so the caller decides whether to store a partial file.
+/// Reads one capture: hashes its bytes (on a second thread, as the decoder reads them) and
+/// counts its packets. The sensor is `sensor` if given, else potiron's name from the file
+/// name, else the file name. A capture damaged part-way is counted up to the damage and the
+/// error is returned beside the counts, so the caller decides whether to store a partial
+/// file.
 ///
 /// # Errors
 /// The file cannot be opened or hashed.
@@ -107,14 +145,49 @@ pub fn read_capture_with(
     records: Option<RecordOptions>,
     progress: Option<&AtomicU64>,
 ) -> Result<CaptureRead, IndexError> {
-    let input = Input::File(path.to_owned());
-    let mut reader = CaptureReader::open(&input).map_err(|source| IndexError::Capture {
+    let capture_err = |source| IndexError::Capture {
         path: path.to_owned(),
         source,
+    };
+    let file = File::open(path).map_err(|e| {
+        capture_err(CaptureError {
+            source_name: Input::File(path.to_owned()).name(),
+            offset: 0,
+            kind: CaptureErrorKind::Io(e),
+        })
     })?;
     let name = base_name(&path.to_string_lossy());
+    let (tx, rx) = mpsc::sync_channel(HASH_QUEUE);
+    let abandon = AtomicBool::new(false);
     let (hashed, agg, recs, damage) = std::thread::scope(|s| {
-        let hasher = s.spawn(|| hash_file(path));
+        let abandon = &abandon;
+        let hasher = s.spawn(move || hash_stream(path, rx, abandon));
+        let join = |hasher: std::thread::ScopedJoinHandle<'_, _>| {
+            hasher.join().unwrap_or_else(|_| {
+                Err(IndexError::Io {
+                    path: path.to_owned(),
+                    source: std::io::Error::other("hashing thread panicked"),
+                })
+            })
+        };
+        // Held until the container is known, so that the hasher cannot finish the file
+        // before it is told the file is not a capture.
+        let hold = tx.clone();
+        let tee = TeeFile { file, tx };
+        let opened = CaptureReader::from_reader(Input::File(path.to_owned()).name(), Box::new(tee));
+        let mut reader = match opened {
+            Ok(r) => {
+                drop(hold);
+                r
+            }
+            Err(e) => {
+                // Not a capture: no need to hash the rest of it.
+                abandon.store(true, Ordering::Relaxed);
+                drop(hold);
+                let _ = join(hasher);
+                return Err(capture_err(e));
+            }
+        };
         let mut agg = FileAgg::default();
         let mut decode = DecodeOptions::default();
         // Hosts need the application hints (names, fingerprints) whatever the counts need.
@@ -152,15 +225,12 @@ pub fn read_capture_with(
         if let Some(pr) = progress {
             pr.store(offset, Ordering::Relaxed);
         }
+        // The reader holds the sending end: dropping it lets the hasher finish the file
+        // while the records are built.
+        drop(reader);
         let recs = builder.map(RecordsBuilder::finish);
-        let hashed = hasher.join().unwrap_or_else(|_| {
-            Err(IndexError::Io {
-                path: path.to_owned(),
-                source: std::io::Error::other("hashing thread panicked"),
-            })
-        });
-        (hashed, agg, recs, damage)
-    });
+        Ok((join(hasher), agg, recs, damage))
+    })?;
     let (sha256, size) = hashed?;
     let sensor = sensor
         .map(str::to_owned)
@@ -180,4 +250,70 @@ pub fn read_capture_with(
         records: recs,
         damage,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // a failed expectation is a failed test
+
+    use super::*;
+
+    const OPTS: AggOptions = AggOptions {
+        per_packet_fields: false,
+        app_fields: true,
+        isn: false,
+    };
+
+    fn sha256_hex(bytes: &[u8]) -> String {
+        Sha256::digest(bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    fn sample(name: &str) -> Vec<u8> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../samples")
+            .join(name);
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    /// The hash is of the file's bytes as stored, whether the decoder read all of them
+    /// (intact), read them through a decompressor (gzip), or stopped at damage part-way and
+    /// the rest was hashed after.
+    #[test]
+    fn hash_is_of_every_stored_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let intact = sample("wikipedia.pcap");
+        let gz = sample("attack-test.pcap.gz");
+        // Cut mid-record, then garbage: the decoder stops at the cut.
+        let mut damaged = intact.get(..intact.len() / 2).unwrap().to_vec();
+        damaged.extend(std::iter::repeat_n(0xa5u8, 3 << 20));
+        for (name, bytes, damage) in [
+            ("intact.pcap", &intact, false),
+            ("gz.pcap.gz", &gz, false),
+            ("damaged.pcap", &damaged, true),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            let (meta, agg, err) = read_capture(&path, Some("s"), OPTS).unwrap();
+            assert_eq!(meta.sha256, sha256_hex(bytes), "{name}");
+            assert_eq!(meta.size, bytes.len() as u64, "{name}");
+            assert_eq!(err.is_some(), damage, "{name}: {err:?}");
+            assert!(agg.packets > 0, "{name}");
+        }
+    }
+
+    /// A file that is not a capture is refused at once with the decoder's error, naming it.
+    #[test]
+    fn not_a_capture_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, vec![b'x'; 5 << 20]).unwrap();
+        let e = read_capture(&path, None, OPTS).unwrap_err().to_string();
+        assert!(e.contains("notes.txt"), "{e}");
+        let missing = dir.path().join("missing.pcap");
+        let e = read_capture(&missing, None, OPTS).unwrap_err().to_string();
+        assert!(e.contains("missing.pcap"), "{e}");
+    }
 }

@@ -41,6 +41,9 @@ use crate::{
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "index.sqlite";
 
+/// Page size of a new store, bytes.
+const PAGE_SIZE: i64 = 16_384;
+
 /// SQLite page cache, as a negative number of KiB (SQLite's convention): 64 MiB.
 const CACHE_KIB: i64 = -65_536;
 
@@ -105,6 +108,11 @@ impl SqliteStore {
             source,
         })?;
         let conn = Connection::open(dir.join(DB_FILE))?;
+        // 16 KiB pages (a new store only: an existing one keeps its page size): an ingest
+        // splits fewer B-tree pages and writes fewer WAL frames. On the benchmark capture,
+        // 2% fewer user-space instructions and about a fifth less system time, for a store
+        // 3% larger.
+        conn.pragma_update(None, "page_size", PAGE_SIZE)?;
         // WAL: readers never block the writer; NORMAL sync is durable at each checkpoint and
         // never corrupts (a crash can only lose whole, most recent transactions).
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -309,13 +317,20 @@ fn write_counts(
     }
     // Rows sorted in index order: inserting into the B-trees in key order keeps the
     // pages being written in cache (about 3x faster than hash-map order).
-    let mut batch: Vec<(&'static str, Day, i16, String, u64)> = Vec::with_capacity(agg.len());
+    // The values live in one arena string (no allocation per row); a row holds its range.
+    let mut arena = String::with_capacity(agg.len() * 8);
+    let mut batch: Vec<(&'static str, Day, i16, usize, usize, u64)> = Vec::with_capacity(agg.len());
     agg.for_each(|day, protocol, field, value, count| {
         if !field.is_per_packet() {
-            batch.push((field.name(), day, protocol, value.to_owned(), count));
+            let start = arena.len();
+            arena.push_str(value);
+            batch.push((field.name(), day, protocol, start, arena.len(), count));
         }
     });
-    batch.sort_unstable();
+    let text = |start: usize, end: usize| arena.get(start..end).unwrap_or_default();
+    batch.sort_unstable_by(|a, b| {
+        (a.0, a.1, a.2, text(a.3, a.4)).cmp(&(b.0, b.1, b.2, text(b.3, b.4)))
+    });
     {
         let days: BTreeSet<Day> = batch.iter().map(|b| b.1).collect();
         let mut ins = tx.prepare_cached("INSERT INTO file_days (file_id, day) VALUES (?1, ?2)")?;
@@ -329,9 +344,12 @@ fn write_counts(
         // The SQL of a full chunk, built once; only a last, shorter chunk needs its own.
         let full_sql = counts_insert_sql(COUNT_ROWS_PER_INSERT);
         for chunk in batch.chunks(COUNT_ROWS_PER_INSERT) {
-            let counts: Vec<i64> = chunk.iter().map(|b| to_i64(b.4)).collect();
+            let rows: Vec<(i64, &str)> = chunk
+                .iter()
+                .map(|b| (to_i64(b.5), text(b.3, b.4)))
+                .collect();
             let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(chunk.len() * 7);
-            for ((field, day, protocol, value, _), count) in chunk.iter().zip(&counts) {
+            for ((field, day, protocol, ..), (count, value)) in chunk.iter().zip(&rows) {
                 values.extend([
                     field as &dyn rusqlite::ToSql,
                     day,

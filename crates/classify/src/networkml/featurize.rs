@@ -9,8 +9,8 @@ use trident_types::MacAddr;
 
 use super::fields::{FrameFields, IpFlagsEncoding};
 use super::names::{
-    DSFIELD_BITS, N_FEATURES, N_RATIOS, PORT_PROTOS, PRIV_PORT_LIMIT, STAT_FIELDS, STATS,
-    TCP_FLAG_BITS, WK_NONPRIV_PORTS, WK_PRIV_PORTS, WK_PROTOS, feature_index, ratio_index,
+    N_FEATURES, N_RATIOS, PORT_PROTOS, PRIV_PORT_LIMIT, STAT_FIELDS, WK_NONPRIV_PORTS,
+    WK_PRIV_PORTS, feature_index, slots,
 };
 use crate::numpy::ColumnStats;
 use crate::pyfmt::epoch_seconds;
@@ -313,6 +313,13 @@ pub struct HostFeatures {
     pub packets: u64,
 }
 
+/// Sets `values[slot]` (a slot past the end is ignored).
+fn put(values: &mut [f64], slot: usize, v: f64) {
+    if let Some(x) = values.get_mut(slot) {
+        *x = v;
+    }
+}
+
 /// Computes the feature row of `mac` from all rows of the capture (§3.3–§4).
 #[must_use]
 pub fn host_features(rows: &[PacketRow], mac: MacAddr) -> HostFeatures {
@@ -327,19 +334,48 @@ pub fn host_features(rows: &[PacketRow], mac: MacAddr) -> HostFeatures {
 /// two unicast MACs belongs to both).
 #[must_use]
 pub fn rows_by_host(rows: &[PacketRow]) -> Vec<(MacAddr, Vec<&PacketRow>)> {
-    let mut by_mac: HashMap<MacAddr, Vec<&PacketRow>> = HashMap::new();
+    /// No host on this side of the row.
+    const NONE: u32 = u32::MAX;
+    // First pass: a number per MAC, each row's two host numbers, and each host's row count,
+    // so the second pass fills lists of exact size (no regrowing a few hundred thousand
+    // references per busy host).
+    let mut number: HashMap<MacAddr, u32, foldhash::fast::FixedState> = HashMap::default();
+    let mut macs: Vec<MacAddr> = Vec::new();
+    let mut counts: Vec<usize> = Vec::new();
+    let mut sides: Vec<[u32; 2]> = Vec::with_capacity(rows.len());
     for r in rows {
-        for mac in [r.eth_src, r.eth_dst] {
-            if is_unicast(mac) {
-                let list = by_mac.entry(mac).or_default();
-                // A frame a host sends to itself is one row of its mac_df, not two.
-                if !(mac == r.eth_dst && r.eth_src == r.eth_dst) {
-                    list.push(r);
-                }
+        let mut pair = [NONE; 2];
+        for (side, mac) in pair.iter_mut().zip([r.eth_src, r.eth_dst]) {
+            if !is_unicast(mac) {
+                continue;
+            }
+            *side = *number.entry(mac).or_insert_with(|| {
+                macs.push(mac);
+                counts.push(0);
+                u32::try_from(macs.len() - 1).unwrap_or(NONE)
+            });
+        }
+        // A frame a host sends to itself is in no list (the host is still listed): what
+        // the grouping this replaces did, and what the goldens were checked against.
+        if r.eth_src == r.eth_dst {
+            pair = [NONE; 2];
+        }
+        for &n in &pair {
+            if let Some(c) = counts.get_mut(n as usize) {
+                *c += 1;
+            }
+        }
+        sides.push(pair);
+    }
+    let mut lists: Vec<Vec<&PacketRow>> = counts.iter().map(|&n| Vec::with_capacity(n)).collect();
+    for (r, pair) in rows.iter().zip(&sides) {
+        for &n in pair {
+            if let Some(list) = lists.get_mut(n as usize) {
+                list.push(r);
             }
         }
     }
-    let mut hosts: Vec<(MacAddr, Vec<&PacketRow>)> = by_mac.into_iter().collect();
+    let mut hosts: Vec<(MacAddr, Vec<&PacketRow>)> = macs.into_iter().zip(lists).collect();
     hosts.sort_unstable_by_key(|(mac, _)| *mac);
     hosts
 }
@@ -351,22 +387,16 @@ pub fn host_features_of(mac: MacAddr, mine: &[&PacketRow]) -> HostFeatures {
     let mut values = vec![0.0f64; N_FEATURES];
     let mut ratios = vec![0.0f64; N_RATIOS];
     let index = feature_index();
-    let mut set = |name: &str, v: f64| {
-        if let Some(slot) = index.get(name).and_then(|&i| values.get_mut(i)) {
-            *slot = v;
-        }
-    };
+    let slots = slots();
     let mut scratch = Vec::new();
     let mut column = Vec::new();
-    for suffix in ["out", "in"] {
-        let dir: Vec<&PacketRow> = mine
-            .iter()
-            .copied()
-            .filter(|r| (r.eth_src == mac) == (suffix == "out"))
-            .collect();
-        for field in STAT_FIELDS {
+    let mut dir: Vec<&PacketRow> = Vec::new();
+    for (d, out) in slots.dirs.iter().zip([true, false]) {
+        dir.clear();
+        dir.extend(mine.iter().copied().filter(|r| (r.eth_src == mac) == out));
+        for (field, stat_slots) in STAT_FIELDS.iter().zip(&d.stats) {
             column.clear();
-            if field == "frame_len" {
+            if *field == "frame_len" {
                 column.extend(dir.iter().map(|r| f64::from(r.frame_len)));
             } else {
                 // float("0.000027000"): the exact decimal, correctly rounded.
@@ -384,32 +414,26 @@ pub fn host_features_of(mac: MacAddr, mine: &[&PacketRow]) -> HostFeatures {
                 st.q25,
                 st.q75,
             ];
-            for (stat, v) in STATS.iter().zip(stat_values) {
-                set(&format!("tshark_{stat}_{field}_{suffix}"), v);
+            for (&slot, v) in stat_slots.iter().zip(stat_values) {
+                put(&mut values, slot, v);
             }
         }
         let or_bits = |get: &dyn Fn(&PacketRow) -> Option<u16>| {
             dir.iter().filter_map(|r| get(r)).fold(0u16, |a, b| a | b)
         };
         let ds = or_bits(&|r| r.dsfield.map(u16::from));
-        for (bit, name) in DSFIELD_BITS.iter().enumerate() {
-            set(
-                &format!("tshark_ip_dsfield_{name}_{suffix}"),
-                f64::from(ds >> bit & 1),
-            );
+        for (bit, &slot) in d.dsfield.iter().enumerate() {
+            put(&mut values, slot, f64::from(ds >> bit & 1));
         }
-        for (col, bits) in [
-            ("ip_flags", or_bits(&|r| r.ip_flags)),
-            ("tcp_flags", or_bits(&|r| r.tcp_flags)),
-        ] {
-            for (bit, name) in TCP_FLAG_BITS.iter().enumerate() {
-                set(
-                    &format!("tshark_{col}_{name}_{suffix}"),
-                    f64::from(bits >> bit & 1),
-                );
+        for (bits, col_slots) in [or_bits(&|r| r.ip_flags), or_bits(&|r| r.tcp_flags)]
+            .into_iter()
+            .zip(&d.flags)
+        {
+            for (bit, &slot) in col_slots.iter().enumerate() {
+                put(&mut values, slot, f64::from(bits >> bit & 1));
             }
         }
-        for (proto, number) in PORT_PROTOS {
+        for (p, (proto, number)) in PORT_PROTOS.into_iter().enumerate() {
             let ports = |r: &PacketRow| {
                 if proto == "tcp" {
                     r.tcp_ports
@@ -417,16 +441,11 @@ pub fn host_features_of(mac: MacAddr, mine: &[&PacketRow]) -> HostFeatures {
                     r.udp_ports
                 }
             };
-            let proto_rows: Vec<&PacketRow> = dir
-                .iter()
-                .copied()
-                .filter(|r| r.ip_proto == Some(number))
-                .collect();
-            let any_src = proto_rows.iter().any(|r| ports(r).0.is_some());
-            let any_dst = proto_rows.iter().any(|r| ports(r).1.is_some());
+            let proto_rows = || dir.iter().filter(|r| r.ip_proto == Some(number));
+            let any_src = proto_rows().any(|r| ports(r).0.is_some());
+            let any_dst = proto_rows().any(|r| ports(r).1.is_some());
             let lowest: HashSet<u16> = if any_src && any_dst {
-                proto_rows
-                    .iter()
+                proto_rows()
                     .filter_map(|r| match ports(r) {
                         (Some(s), Some(d)) => Some(s.min(d)),
                         _ => None,
@@ -435,45 +454,60 @@ pub fn host_features_of(mac: MacAddr, mine: &[&PacketRow]) -> HostFeatures {
             } else {
                 HashSet::new()
             };
-            for (side, wk, is_side) in [
+            let (Some(priv_slots), Some(nonpriv_slots), Some(other_slots)) =
+                (d.priv_ports.get(p), d.nonpriv_ports.get(p), d.other.get(p))
+            else {
+                continue;
+            };
+            for ((wk, port_slots, is_side), &other_slot) in [
                 (
-                    "priv",
                     &WK_PRIV_PORTS[..],
+                    &priv_slots[..],
                     (|p: u16| p < PRIV_PORT_LIMIT) as fn(u16) -> bool,
                 ),
-                ("nonpriv", &WK_NONPRIV_PORTS[..], |p: u16| {
+                (&WK_NONPRIV_PORTS[..], &nonpriv_slots[..], |p: u16| {
                     p >= PRIV_PORT_LIMIT
                 }),
-            ] {
+            ]
+            .into_iter()
+            .zip(other_slots)
+            {
                 let side_ports: Vec<u16> = lowest.iter().copied().filter(|p| is_side(*p)).collect();
-                for port in wk {
-                    set(
-                        &format!("tshark_{proto}_{side}_port_{port}_{suffix}"),
+                for (port, &slot) in wk.iter().zip(port_slots) {
+                    put(
+                        &mut values,
+                        slot,
                         f64::from(u8::from(side_ports.contains(port))),
                     );
                 }
                 let other = !lowest.is_empty() && side_ports.iter().any(|p| !wk.contains(p));
-                set(
-                    &format!("tshark_{proto}_{side}_port_other_{suffix}"),
-                    f64::from(u8::from(other)),
-                );
+                put(&mut values, other_slot, f64::from(u8::from(other)));
             }
         }
     }
+    let set = |values: &mut [f64], name: &str, v: f64| {
+        if let Some(&i) = index.get(name) {
+            put(values, i, v);
+        }
+    };
     let flag = |b: bool| f64::from(u8::from(b));
     set(
+        &mut values,
         "tshark_ipv4",
         flag(mine.iter().any(|r| r.ip_version == Some(4))),
     );
     set(
+        &mut values,
         "tshark_ipv6",
         flag(mine.iter().any(|r| r.ip_version == Some(6))),
     );
     set(
+        &mut values,
         "tshark_ipx",
         flag(mine.iter().any(|r| r.eth_type == Some(ETH_TYPE_IPX))),
     );
     set(
+        &mut values,
         "tshark_nonip",
         flag(
             mine.iter()
@@ -481,20 +515,23 @@ pub fn host_features_of(mac: MacAddr, mine: &[&PacketRow]) -> HostFeatures {
         ),
     );
     set(
+        &mut values,
         "tshark_both_private_ip",
         flag(mine.iter().any(|r| r.both_private)),
     );
     set(
+        &mut values,
         "tshark_ipv4_multicast",
         flag(mine.iter().any(|r| r.ipv4_multicast)),
     );
-    set("tshark_tagged_vlan", flag(mine.iter().any(|r| r.tagged)));
+    set(
+        &mut values,
+        "tshark_tagged_vlan",
+        flag(mine.iter().any(|r| r.tagged)),
+    );
     let protos = mine.iter().fold(0u8, |a, r| a | r.protocols);
-    for (bit, name) in WK_PROTOS.iter().enumerate() {
-        set(
-            &format!("tshark_wk_ip_protocol_{name}"),
-            f64::from(protos >> bit & 1),
-        );
+    for (bit, &slot) in slots.wk_protos.iter().enumerate() {
+        put(&mut values, slot, f64::from(protos >> bit & 1));
     }
     // Unique IPs over the packets the host sent ('None' counts).
     let mut src_seen: Vec<NetIp> = Vec::new();
@@ -507,8 +544,8 @@ pub fn host_features_of(mac: MacAddr, mine: &[&PacketRow]) -> HostFeatures {
         *src_counts.entry(r.src_ip).or_default() += 1;
         dst_set.insert(r.dst_ip);
     }
-    set("tshark_unique_srcips", src_seen.len() as f64);
-    set("tshark_unique_dstips", dst_set.len() as f64);
+    set(&mut values, "tshark_unique_srcips", src_seen.len() as f64);
+    set(&mut values, "tshark_unique_dstips", dst_set.len() as f64);
     let source_ips: Vec<NetIp> = src_seen
         .iter()
         .copied()
@@ -541,10 +578,8 @@ pub fn host_features_of(mac: MacAddr, mine: &[&PacketRow]) -> HostFeatures {
 /// host's packets counts every source and destination port; the ratios are read off those
 /// counts (the same values as counting each listed port over the packets again).
 fn ratio_features(mine: &[&PacketRow], ratios: &mut [f64]) {
-    let index = ratio_index();
-    let mut name = String::new();
-    let slot_of = |name: &str| index.get(name).copied();
-    for (proto, number) in PORT_PROTOS {
+    let slots = slots();
+    for (p, (proto, number)) in PORT_PROTOS.into_iter().enumerate() {
         // Packets per port, as a source and as a destination.
         let (mut src, mut dst): (HashMap<u16, usize>, HashMap<u16, usize>) =
             (HashMap::new(), HashMap::new());
@@ -561,16 +596,26 @@ fn ratio_features(mine: &[&PacketRow], ratios: &mut [f64]) {
                 *dst.entry(p).or_insert(0) += 1;
             }
         }
-        for (side, wk, in_range) in [
+        let (Some(priv_slots), Some(nonpriv_slots), Some(other_slots)) = (
+            slots.ratio_priv.get(p),
+            slots.ratio_nonpriv.get(p),
+            slots.ratio_other.get(p),
+        ) else {
+            continue;
+        };
+        for ((wk, port_slots, in_range), &other_slot) in [
             (
-                "priv",
                 &WK_PRIV_PORTS[..],
+                &priv_slots[..],
                 (|p: u16| p < PRIV_PORT_LIMIT) as fn(u16) -> bool,
             ),
-            ("nonpriv", &WK_NONPRIV_PORTS[..], |p: u16| {
+            (&WK_NONPRIV_PORTS[..], &nonpriv_slots[..], |p: u16| {
                 p >= PRIV_PORT_LIMIT
             }),
-        ] {
+        ]
+        .into_iter()
+        .zip(other_slots)
+        {
             let listed = |counts: &HashMap<u16, usize>, port: u16| {
                 if in_range(port) {
                     counts.get(&port).copied().unwrap_or(0)
@@ -585,7 +630,7 @@ fn ratio_features(mine: &[&PacketRow], ratios: &mut [f64]) {
                     .map(|(_, &n)| n)
                     .sum::<usize>()
             };
-            for &port in wk {
+            for (&port, &slot) in wk.iter().zip(port_slots) {
                 let (s, d) = (listed(&src, port), listed(&dst, port));
                 // Counts of zero are missing (None) in networkML: ratio only when both exist.
                 let ratio = if s > 0 && d > 0 {
@@ -593,11 +638,7 @@ fn ratio_features(mine: &[&PacketRow], ratios: &mut [f64]) {
                 } else {
                     0.0
                 };
-                name.clear();
-                let _ = write!(name, "tshark_{proto}_{side}_packet_ratio_io_port_{port}");
-                if let Some(slot) = slot_of(&name).and_then(|i| ratios.get_mut(i)) {
-                    *slot = ratio;
-                }
+                put(ratios, slot, ratio);
             }
             let (s, d) = (other(&src), other(&dst));
             let ratio = if d > 0 {
@@ -607,11 +648,7 @@ fn ratio_features(mine: &[&PacketRow], ratios: &mut [f64]) {
             } else {
                 0.0
             };
-            name.clear();
-            let _ = write!(name, "tshark_{proto}_{side}_packet_ratio_io_port_other");
-            if let Some(slot) = slot_of(&name).and_then(|i| ratios.get_mut(i)) {
-                *slot = ratio;
-            }
+            put(ratios, other_slot, ratio);
         }
     }
 }
@@ -619,6 +656,78 @@ fn ratio_features(mine: &[&PacketRow], ratios: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(ts: i64, src: u8, dst: u8) -> PacketRow {
+        // 0xff: broadcast; otherwise a unicast MAC ending in the number.
+        let mac = |b: u8| {
+            if b == 0xff {
+                MacAddr([0xff; 6])
+            } else {
+                MacAddr([0, 0, 0, 0, 0, b])
+            }
+        };
+        PacketRow {
+            ts_nanos: ts,
+            delta_nanos: 0,
+            frame_len: 60,
+            eth_src: mac(src),
+            eth_dst: mac(dst),
+            eth_type: Some(0x0800),
+            tagged: false,
+            ip_version: Some(4),
+            src_ip: NetIp::None,
+            dst_ip: NetIp::None,
+            both_private: false,
+            ipv4_multicast: false,
+            protocols: 0,
+            dsfield: None,
+            ip_flags: None,
+            tcp_flags: None,
+            ip_proto: None,
+            tcp_ports: (None, None),
+            udp_ports: (None, None),
+        }
+    }
+
+    /// The grouping agrees with the plain per-row definition: every unicast MAC is a host;
+    /// a row is in the lists of its unicast source and destination, in capture order,
+    /// except a frame a host sent to itself, which is in none.
+    #[test]
+    fn rows_by_host_matches_the_definition() {
+        let pairs = [
+            (1, 2),
+            (2, 1),
+            (3, 3),
+            (1, 0xff),
+            (4, 1),
+            (2, 3),
+            (5, 5),
+            (1, 2),
+            (0xff, 6),
+        ];
+        let rows: Vec<PacketRow> = pairs
+            .iter()
+            .enumerate()
+            .map(|(i, &(s, d))| row(i as i64, s, d))
+            .collect();
+        let got: Vec<(MacAddr, Vec<i64>)> = rows_by_host(&rows)
+            .into_iter()
+            .map(|(m, rs)| (m, rs.iter().map(|r| r.ts_nanos).collect()))
+            .collect();
+        let mut want: Vec<(MacAddr, Vec<i64>)> = Vec::new();
+        for b in [1u8, 2, 3, 4, 5, 6] {
+            let mac = MacAddr([0, 0, 0, 0, 0, b]);
+            let ts = rows
+                .iter()
+                .filter(|r| r.eth_src != r.eth_dst && (r.eth_src == mac || r.eth_dst == mac))
+                .map(|r| r.ts_nanos)
+                .collect();
+            want.push((mac, ts));
+        }
+        assert_eq!(got, want);
+        // Host 5 only ever sent to itself: listed, with no rows.
+        assert!(got.iter().any(|(m, rs)| m.0[5] == 5 && rs.is_empty()));
+    }
 
     #[test]
     fn ipv6_text_matches_python() {

@@ -135,6 +135,96 @@ pub(crate) fn ratio_index() -> &'static HashMap<&'static str, usize> {
     })
 }
 
+/// Model positions of the features one direction (`out`, `in`) of a host sets, looked up by
+/// name once so featurizing a host formats no names.
+pub(crate) struct DirSlots {
+    /// `tshark_{stat}_{field}_{suffix}`, by [`STAT_FIELDS`] then [`STATS`] index.
+    pub stats: [[usize; STATS.len()]; STAT_FIELDS.len()],
+    /// `tshark_ip_dsfield_{bit}_{suffix}`, by bit.
+    pub dsfield: [usize; DSFIELD_BITS.len()],
+    /// `tshark_{ip_flags,tcp_flags}_{bit}_{suffix}`, by column then bit.
+    pub flags: [[usize; TCP_FLAG_BITS.len()]; 2],
+    /// `tshark_{proto}_priv_port_{port}_{suffix}`, by [`PORT_PROTOS`] then port index.
+    pub priv_ports: [[usize; WK_PRIV_PORTS.len()]; PORT_PROTOS.len()],
+    /// `tshark_{proto}_nonpriv_port_{port}_{suffix}`.
+    pub nonpriv_ports: [[usize; WK_NONPRIV_PORTS.len()]; PORT_PROTOS.len()],
+    /// `tshark_{proto}_{priv,nonpriv}_port_other_{suffix}`, by protocol then side.
+    pub other: [[usize; 2]; PORT_PROTOS.len()],
+}
+
+/// Model and ratio positions of every feature [`crate::networkml::featurize`] sets in loops.
+pub(crate) struct Slots {
+    /// Per direction, [`SUFFIXES`] order.
+    pub dirs: [DirSlots; SUFFIXES.len()],
+    /// `tshark_wk_ip_protocol_{proto}`, by [`WK_PROTOS`] bit.
+    pub wk_protos: [usize; WK_PROTOS.len()],
+    /// `tshark_{proto}_priv_packet_ratio_io_port_{port}` in the ratios.
+    pub ratio_priv: [[usize; WK_PRIV_PORTS.len()]; PORT_PROTOS.len()],
+    /// `tshark_{proto}_nonpriv_packet_ratio_io_port_{port}` in the ratios.
+    pub ratio_nonpriv: [[usize; WK_NONPRIV_PORTS.len()]; PORT_PROTOS.len()],
+    /// `tshark_{proto}_{priv,nonpriv}_packet_ratio_io_port_other` in the ratios.
+    pub ratio_other: [[usize; 2]; PORT_PROTOS.len()],
+}
+
+/// The slot table, built once from the names.
+pub(crate) fn slots() -> &'static Slots {
+    static SLOTS: OnceLock<Slots> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        // Every name built here is one of `feature_names()`/`ratio_names()` (same loops);
+        // `names_and_slots_agree` checks it. An unknown name would take slot usize::MAX,
+        // which `get_mut` ignores.
+        let f = |name: String| {
+            feature_index()
+                .get(name.as_str())
+                .copied()
+                .unwrap_or(usize::MAX)
+        };
+        let r = |name: String| {
+            ratio_index()
+                .get(name.as_str())
+                .copied()
+                .unwrap_or(usize::MAX)
+        };
+        let dir = |suffix: &str| DirSlots {
+            stats: STAT_FIELDS
+                .map(|field| STATS.map(|stat| f(format!("tshark_{stat}_{field}_{suffix}")))),
+            dsfield: DSFIELD_BITS.map(|bit| f(format!("tshark_ip_dsfield_{bit}_{suffix}"))),
+            flags: ["ip_flags", "tcp_flags"]
+                .map(|col| TCP_FLAG_BITS.map(|bit| f(format!("tshark_{col}_{bit}_{suffix}")))),
+            priv_ports: PORT_PROTOS.map(|(proto, _)| {
+                WK_PRIV_PORTS.map(|port| f(format!("tshark_{proto}_priv_port_{port}_{suffix}")))
+            }),
+            nonpriv_ports: PORT_PROTOS.map(|(proto, _)| {
+                WK_NONPRIV_PORTS
+                    .map(|port| f(format!("tshark_{proto}_nonpriv_port_{port}_{suffix}")))
+            }),
+            other: PORT_PROTOS.map(|(proto, _)| {
+                ["priv", "nonpriv"]
+                    .map(|side| f(format!("tshark_{proto}_{side}_port_other_{suffix}")))
+            }),
+        };
+        Slots {
+            dirs: SUFFIXES.map(dir),
+            wk_protos: WK_PROTOS.map(|proto| f(format!("tshark_wk_ip_protocol_{proto}"))),
+            ratio_priv: PORT_PROTOS.map(|(proto, _)| {
+                WK_PRIV_PORTS
+                    .map(|port| r(format!("tshark_{proto}_priv_packet_ratio_io_port_{port}")))
+            }),
+            ratio_nonpriv: PORT_PROTOS.map(|(proto, _)| {
+                WK_NONPRIV_PORTS.map(|port| {
+                    r(format!(
+                        "tshark_{proto}_nonpriv_packet_ratio_io_port_{port}"
+                    ))
+                })
+            }),
+            ratio_other: PORT_PROTOS.map(|(proto, _)| {
+                ["priv", "nonpriv"]
+                    .map(|side| r(format!("tshark_{proto}_{side}_packet_ratio_io_port_other")))
+            }),
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,5 +243,41 @@ mod tests {
         assert_eq!(at(144), Some("tshark_tcp_priv_port_other_out"));
         assert_eq!(at(207), Some("tshark_unique_dstips"));
         assert_eq!(at(220), Some("tshark_wk_ip_protocol_udp"));
+    }
+
+    /// Every slot is a real position, and together the slots cover each name exactly once
+    /// (with the nine single features looked up by name).
+    #[test]
+    fn names_and_slots_agree() {
+        let s = slots();
+        let mut seen = vec![0u32; N_FEATURES];
+        let mut mark = |i: usize| {
+            assert!(i < N_FEATURES, "unknown feature slot {i}");
+            seen[i] += 1;
+        };
+        for d in &s.dirs {
+            d.stats.iter().flatten().for_each(|&i| mark(i));
+            d.dsfield.iter().for_each(|&i| mark(i));
+            d.flags.iter().flatten().for_each(|&i| mark(i));
+            d.priv_ports.iter().flatten().for_each(|&i| mark(i));
+            d.nonpriv_ports.iter().flatten().for_each(|&i| mark(i));
+            d.other.iter().flatten().for_each(|&i| mark(i));
+        }
+        s.wk_protos.iter().for_each(|&i| mark(i));
+        let singles = seen.iter().filter(|&&n| n == 0).count();
+        assert_eq!(singles, 9, "the nine single features are set by name");
+        assert!(seen.iter().all(|&n| n <= 1));
+        let mut ratios = vec![0u32; N_RATIOS];
+        for i in s
+            .ratio_priv
+            .iter()
+            .flatten()
+            .chain(s.ratio_nonpriv.iter().flatten())
+            .chain(s.ratio_other.iter().flatten())
+        {
+            assert!(*i < N_RATIOS);
+            ratios[*i] += 1;
+        }
+        assert!(ratios.iter().all(|&n| n == 1));
     }
 }

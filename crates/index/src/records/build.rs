@@ -113,6 +113,9 @@ pub struct RecordsBuilder {
     flows: Vec<FlowRecord>,
     inventory: Option<HostInventory>,
     minutes: BTreeMap<i64, MinuteTraffic>,
+    /// The minute packets are arriving in, folded into `minutes` when another starts
+    /// (packets come mostly in time order: one map lookup per minute, not per packet).
+    minute: Option<MinuteTraffic>,
     extractor: Option<FieldExtractor>,
     rows: Vec<PacketRow>,
     source_name: String,
@@ -220,6 +223,7 @@ impl RecordsBuilder {
             ended: Vec::new(),
             flows: Vec::new(),
             minutes: BTreeMap::new(),
+            minute: None,
             rows: Vec::new(),
             source_name: source_name.to_owned(),
         }
@@ -229,7 +233,10 @@ impl RecordsBuilder {
     pub fn add(&mut self, frame: &RawFrame<'_>, packet: &Packet<'_>) {
         let minute = frame.ts.secs().div_euclid(i64::from(super::BUCKET_SECONDS))
             * i64::from(super::BUCKET_SECONDS);
-        let m = self.minutes.entry(minute).or_insert(MinuteTraffic {
+        if self.minute.is_some_and(|m| m.minute != minute) {
+            self.fold_minute();
+        }
+        let m = self.minute.get_or_insert(MinuteTraffic {
             minute,
             packets: 0,
             bytes: 0,
@@ -262,6 +269,21 @@ impl RecordsBuilder {
                     self.rows.push(row);
                 }
             }
+        }
+    }
+
+    /// Folds the current minute into `minutes`.
+    fn fold_minute(&mut self) {
+        if let Some(cur) = self.minute.take() {
+            let m = self.minutes.entry(cur.minute).or_insert(MinuteTraffic {
+                packets: 0,
+                bytes: 0,
+                ..cur
+            });
+            m.packets += cur.packets;
+            m.bytes += cur.bytes;
+            m.first = m.first.min(cur.first);
+            m.last = m.last.max(cur.last);
         }
     }
 
@@ -299,7 +321,10 @@ impl RecordsBuilder {
         Records {
             flows: std::mem::take(&mut self.flows),
             hosts,
-            traffic: std::mem::take(&mut self.minutes).into_values().collect(),
+            traffic: {
+                self.fold_minute();
+                std::mem::take(&mut self.minutes).into_values().collect()
+            },
             ..Records::default()
         }
     }
@@ -319,7 +344,10 @@ impl RecordsBuilder {
         let mut out = Records {
             flows: std::mem::take(&mut self.flows),
             hosts,
-            traffic: self.minutes.values().copied().collect(),
+            traffic: {
+                self.fold_minute();
+                self.minutes.values().copied().collect()
+            },
             ..Records::default()
         };
         if let (Some(model), true) = (&self.opts.model, self.extractor.is_some()) {

@@ -37,14 +37,34 @@ pub const DICT_V1: &str = concat!(
     r#""tcp_synack_ms":0.0,"tcp_ack_ms":0.0,"tcp_rtt_ms":0.0,"orig_syn":"4:64:1460:65535,4:mss,nop,ws,nop,nop,ts,sok,eol:df","resp_synack":"4:64:1460:65535,4:mss,sok,ts,nop,ws:df","#,
 );
 
-/// Encodes a flow record's JSON for `flow_records.record` into `out` (cleared first).
-pub fn encode(json: &[u8], out: &mut Vec<u8>) {
-    out.clear();
-    out.push(FORMAT_LZ4_DICT_V1);
-    out.extend_from_slice(&lz4_flex::block::compress_prepend_size_with_dict(
-        json,
-        DICT_V1.as_bytes(),
-    ));
+/// Bytes before the LZ4 block: the format byte and the uncompressed length (u32 LE).
+const HEADER_LEN: usize = 5;
+
+/// Encodes a flow record's JSON for `flow_records.record`, using `buf` as scratch space
+/// (kept between calls, so neither the output nor its zeroing is paid per record), and
+/// returns the encoded bytes.
+pub fn encode<'a>(json: &[u8], buf: &'a mut Vec<u8>) -> &'a [u8] {
+    let need = HEADER_LEN + lz4_flex::block::get_maximum_output_size(json.len());
+    if buf.len() < need {
+        buf.resize(need, 0);
+    }
+    let (head, body) = buf.split_at_mut(HEADER_LEN);
+    head[0] = FORMAT_LZ4_DICT_V1;
+    // A record over 4 GiB cannot come from one flow; the length field would wrap.
+    head[1..].copy_from_slice(&u32::try_from(json.len()).unwrap_or(u32::MAX).to_le_bytes());
+    match lz4_flex::block::compress_into_with_dict(json, body, DICT_V1.as_bytes()) {
+        Ok(n) => buf.get(..HEADER_LEN + n).unwrap_or_default(),
+        // Not reached: `body` holds the worst case. Kept as the allocating path.
+        Err(_) => {
+            let mut out = vec![FORMAT_LZ4_DICT_V1];
+            out.extend_from_slice(&lz4_flex::block::compress_prepend_size_with_dict(
+                json,
+                DICT_V1.as_bytes(),
+            ));
+            *buf = out;
+            buf
+        }
+    }
 }
 
 /// Decodes a stored `flow_records.record`: plain JSON text, or a BLOB written by [`encode`].
@@ -78,8 +98,19 @@ mod tests {
     #[test]
     fn round_trip_and_old_text_rows() {
         let json = br#"{"id":"46ad382d0128b81e","first_ts":"2011-03-18T19:06:08.859163000Z","proto":"tcp","orig_pkts":12,"http_host":"upload.wikimedia.org"}"#;
-        let mut out = Vec::new();
-        encode(json, &mut out);
+        let mut scratch = Vec::new();
+        let out = encode(json, &mut scratch).to_vec();
+        // The same bytes as LZ4's size-prepended block behind the format byte.
+        let mut want = vec![FORMAT_LZ4_DICT_V1];
+        want.extend(lz4_flex::block::compress_prepend_size_with_dict(
+            json,
+            DICT_V1.as_bytes(),
+        ));
+        assert_eq!(out, want);
+        // A shorter record after a longer one: the scratch is longer than the output.
+        let short = br#"{"id":"1"}"#;
+        let out2 = encode(short, &mut scratch).to_vec();
+        assert_eq!(decode(ValueRef::Blob(&out2), 3).unwrap().as_bytes(), short);
         assert_eq!(out[0], FORMAT_LZ4_DICT_V1);
         assert!(out.len() < json.len(), "{} !< {}", out.len(), json.len());
         assert_eq!(decode(ValueRef::Blob(&out), 1).unwrap().as_bytes(), json);

@@ -313,8 +313,7 @@ fn write_flows(
                 to_i64(f.orig_pkts.saturating_add(f.resp_pkts)),
                 to_i64(f.orig_bytes.saturating_add(f.resp_bytes)),
             ])?;
-            super::flowblob::encode(&json, &mut blob);
-            ins_rec.execute(params![rowid, blob])?;
+            ins_rec.execute(params![rowid, super::flowblob::encode(&json, &mut blob)])?;
         }
     }
     if bulk {
