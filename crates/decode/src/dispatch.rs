@@ -572,6 +572,16 @@ pub(crate) mod testkit {
     /// IPv6 2001:db8::2.
     pub(crate) const V6_B: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
 
+    /// Asserts decoding of `p` stopped because its frame ended inside a header.
+    #[track_caller]
+    pub(crate) fn assert_truncated(p: &crate::Packet<'_>) {
+        assert!(
+            matches!(p.stop.map(|s| s.reason), Some(StopReason::Truncated { .. })),
+            "{:?}",
+            p.stop
+        );
+    }
+
     /// Decodes every prefix of `frame` and checks the stop of each prefix that ends inside
     /// one of `headers` — `(layer, offset, length)`, in wire order — is `Truncated` at that
     /// layer and offset, with `available` the bytes present from the header's start and

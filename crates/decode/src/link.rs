@@ -796,11 +796,7 @@ mod tests {
             LinkType::ETHERNET,
             &ether(MAC_B, MAC_A, ETHERTYPE_FABRICPATH, &[0x00]),
         );
-        assert!(
-            matches!(p.stop.map(|s| s.reason), Some(StopReason::Truncated { .. })),
-            "{:?}",
-            p.stop
-        );
+        assert_truncated(&p);
     }
 
     /// NSH (RFC 8300) over Ethernet: MD type 1 (24 bytes) before IPv4, MD type 2 with a
@@ -836,11 +832,7 @@ mod tests {
             LinkType::ETHERNET,
             &ether(MAC_B, MAC_A, ETHERTYPE_NSH, &[0x00, 0x06, 0x01, 0x01, 0, 0]),
         );
-        assert!(
-            matches!(p.stop.map(|s| s.reason), Some(StopReason::Truncated { .. })),
-            "{:?}",
-            p.stop
-        );
+        assert_truncated(&p);
         let p = dec(
             LinkType::ETHERNET,
             &ether(
@@ -890,11 +882,7 @@ mod tests {
             LinkType::ETHERNET,
             &ether(MAC_B, MAC_A, ETHERTYPE_ARISTA, &[0, 1, 0, 0x10, 0x5c]),
         );
-        assert!(
-            matches!(p.stop.map(|s| s.reason), Some(StopReason::Truncated { .. })),
-            "{:?}",
-            p.stop
-        );
+        assert_truncated(&p);
     }
 
     #[test]

@@ -697,11 +697,7 @@ mod tests {
             PROTO_GRE,
             &cat(&[&gre(0, 0x8909, None, None), &cmd[..5]]),
         ));
-        assert!(
-            matches!(p.stop.map(|s| s.reason), Some(StopReason::Truncated { .. })),
-            "{:?}",
-            p.stop
-        );
+        assert_truncated(&p);
     }
 
     #[test]
@@ -795,11 +791,7 @@ mod tests {
         assert!(p.ip.is_some(), "the carrier stays the packet");
         // Cut inside the acknowledgement number.
         let p = dec(&outer_v4(PROTO_GRE, &cat(&[&ack, &[0, 8]])));
-        assert!(
-            matches!(p.stop.map(|s| s.reason), Some(StopReason::Truncated { .. })),
-            "{:?}",
-            p.stop
-        );
+        assert_truncated(&p);
         let s = dec(&outer_v4(
             PROTO_GRE,
             &gre(0x0002, ETHERTYPE_IPV4, None, None),
@@ -1001,11 +993,7 @@ mod tests {
             crate::transport::PROTO_UDP,
             &udp_dg(AYIYA_PORT, 1, &hdr[..30]),
         ));
-        assert!(
-            matches!(p.stop.map(|s| s.reason), Some(StopReason::Truncated { .. })),
-            "{:?}",
-            p.stop
-        );
+        assert_truncated(&p);
     }
 
     /// IPv6 carrying IPv4 carrying GRE: the carrier is the IPv6 header, and the IPv4 header
