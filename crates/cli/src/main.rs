@@ -20,6 +20,17 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// jemalloc, for Rust and (unprefixed) for SQLite's C allocations alike, with transparent
+/// huge pages. Ingest fills hundreds of MB of fresh memory (classification rows, SQLite's
+/// page cache, flow tables); with 4 KiB pages, page faults were about 9% of its CPU profile.
+/// Paired runs on the benchmark capture: 0.94x the CPU of glibc malloc, and 0.98x that of
+/// glibc with its own huge-page tunable (see BENCHMARKS.md). The options are compiled in
+/// (`JEMALLOC_SYS_WITH_MALLOC_CONF` in `.cargo/config.toml`); `MALLOC_CONF` in the
+/// environment overrides them.
+#[cfg(all(target_os = "linux", not(target_env = "musl")))]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Exit status when every input was read to its end.
 pub const EXIT_OK: u8 = 0;
 /// Exit status when some input could not be read or was damaged (the summary says which).
