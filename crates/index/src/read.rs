@@ -156,6 +156,7 @@ pub fn read_capture_with(
             kind: CaptureErrorKind::Io(e),
         })
     })?;
+    let file_len = file.metadata().ok().map(|m| m.len());
     let name = base_name(&path.to_string_lossy());
     let (tx, rx) = mpsc::sync_channel(HASH_QUEUE);
     let abandon = AtomicBool::new(false);
@@ -193,6 +194,9 @@ pub fn read_capture_with(
         // Hosts need the application hints (names, fingerprints) whatever the counts need.
         decode.app_hints = opts.app_fields || records.is_some();
         let mut builder = records.map(|r| RecordsBuilder::new(r, &name));
+        if let (Some(b), Some(len)) = (&mut builder, file_len) {
+            b.expect_bytes(len);
+        }
         let mut damage = None;
         let mut frames = 0u64;
         let mut offset = 0u64;

@@ -20,6 +20,10 @@ use super::{Prediction, RoleProb, UNKNOWN_ROLE};
 /// classified on its first packets (the count is in [`Records::classified_packets`]).
 pub const MAX_CLASSIFY_PACKETS: usize = 4_000_000;
 
+/// Capture bytes per classification row assumed by [`RecordsBuilder::expect_bytes`]: a
+/// record header and a short frame (the benchmark capture averages 188).
+const BYTES_PER_ROW_GUESS: u64 = 128;
+
 /// What ingest builds besides the counts.
 #[derive(Clone)]
 pub struct RecordOptions {
@@ -226,6 +230,19 @@ impl RecordsBuilder {
             minute: None,
             rows: Vec::new(),
             source_name: source_name.to_owned(),
+        }
+    }
+
+    /// Makes room for the classification rows of a capture of `bytes` bytes (at about one
+    /// row per [`BYTES_PER_ROW_GUESS`] bytes, at most [`MAX_CLASSIFY_PACKETS`]), so they
+    /// are not copied each time the list doubles. A smaller estimate only means the list
+    /// grows as usual; memory is reserved, not touched.
+    pub fn expect_bytes(&mut self, bytes: u64) {
+        if self.extractor.is_some() {
+            let rows = usize::try_from(bytes / BYTES_PER_ROW_GUESS)
+                .unwrap_or(usize::MAX)
+                .min(MAX_CLASSIFY_PACKETS);
+            self.rows.reserve(rows.saturating_sub(self.rows.len()));
         }
     }
 
