@@ -572,6 +572,16 @@ pub(crate) mod testkit {
     /// IPv6 2001:db8::2.
     pub(crate) const V6_B: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
 
+    /// Asserts `p` was decoded to its end and reached an IP header of `version`.
+    #[track_caller]
+    pub(crate) fn assert_reached_ip(p: &crate::Packet<'_>, version: u8) {
+        assert!(
+            p.ip.is_some_and(|i| i.version() == version) && p.stop.is_none(),
+            "{:?}",
+            p.stop
+        );
+    }
+
     /// Asserts decoding of `p` stopped because its frame ended inside a header.
     #[track_caller]
     pub(crate) fn assert_truncated(p: &crate::Packet<'_>) {

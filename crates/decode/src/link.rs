@@ -786,11 +786,7 @@ mod tests {
             LinkType::ETHERNET,
             &ether(MAC_B, MAC_A, ETHERTYPE_FABRICPATH, &body),
         );
-        assert!(
-            p.ip.is_some_and(|i| i.version() == 4) && p.stop.is_none(),
-            "{:?}",
-            p.stop
-        );
+        assert_reached_ip(&p, 4);
         assert_eq!(p.eth.map(|e| e.src.0), Some(MAC_A));
         let p = dec(
             LinkType::ETHERNET,
@@ -810,11 +806,7 @@ mod tests {
             LinkType::ETHERNET,
             &ether(MAC_B, MAC_A, ETHERTYPE_NSH, &body),
         );
-        assert!(
-            p.ip.is_some_and(|i| i.version() == 4) && p.stop.is_none(),
-            "{:?}",
-            p.stop
-        );
+        assert_reached_ip(&p, 4);
         let mut body = vec![0x30, 0x04, 0x02, 0x02, 0, 0, 1, 0xff];
         body.extend_from_slice(&[0x01, 0x02, 0x01, 0x04, 0x12, 0x34]);
         body.resize(16, 0);
@@ -823,11 +815,7 @@ mod tests {
             LinkType::ETHERNET,
             &ether(MAC_B, MAC_A, ETHERTYPE_NSH, &body),
         );
-        assert!(
-            p.ip.is_some_and(|i| i.version() == 6) && p.stop.is_none(),
-            "{:?}",
-            p.stop
-        );
+        assert_reached_ip(&p, 6);
         let p = dec(
             LinkType::ETHERNET,
             &ether(MAC_B, MAC_A, ETHERTYPE_NSH, &[0x00, 0x06, 0x01, 0x01, 0, 0]),
@@ -898,7 +886,7 @@ mod tests {
             &ether(MAC_B, MAC_A, ETHERTYPE_MPLS, &body),
         );
         assert_eq!(p.mpls.as_slice(), &[1000, 2000]);
-        assert!(p.ip.is_some_and(|i| i.version() == 4) && p.stop.is_none());
+        assert_reached_ip(&p, 4);
         // IPv6 explicit null label 2, whatever the nibble says.
         let v6 = v6(17, V6_A, V6_B, &udp_dg(1, 2, &[]));
         let mut body = ((2u32 << 12) | 0x100).to_be_bytes().to_vec();
