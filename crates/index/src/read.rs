@@ -149,9 +149,11 @@ pub fn read_capture_with(
         path: path.to_owned(),
         source,
     };
+    // How the capture reader names the file in its errors.
+    let source_name = Input::File(path.to_owned()).name();
     let file = File::open(path).map_err(|e| {
         capture_err(CaptureError {
-            source_name: Input::File(path.to_owned()).name(),
+            source_name: source_name.clone(),
             offset: 0,
             kind: CaptureErrorKind::Io(e),
         })
@@ -175,7 +177,7 @@ pub fn read_capture_with(
         // before it is told the file is not a capture.
         let hold = tx.clone();
         let tee = TeeFile { file, tx };
-        let opened = CaptureReader::from_reader(Input::File(path.to_owned()).name(), Box::new(tee));
+        let opened = CaptureReader::from_reader(source_name, Box::new(tee));
         let mut reader = match opened {
             Ok(r) => {
                 drop(hold);
