@@ -39,19 +39,25 @@ pub struct FileMeta {
 /// Chunks in flight between the reading thread and the hashing thread.
 const HASH_QUEUE: usize = 16;
 
-/// The capture file as the decoder reads it, handing each chunk it reads to the hashing
-/// thread too: the file is read from disk once, and hashed while it is decoded.
+/// The capture file as the decoder reads it, handing a copy of each chunk it reads to the
+/// hashing thread too: the file is read from disk once, and hashed while it is decoded.
+/// The hasher hands each copy's buffer back (`spare`), so the copies reuse a few buffers
+/// rather than fault in fresh memory for every megabyte of the file.
 struct TeeFile {
     file: File,
     tx: mpsc::SyncSender<Vec<u8>>,
+    spare: mpsc::Receiver<Vec<u8>>,
 }
 
 impl Read for TeeFile {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.file.read(buf)?;
         if let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) {
+            let mut copy = self.spare.try_recv().unwrap_or_default();
+            copy.clear();
+            copy.extend_from_slice(chunk);
             // The hashing thread gone means it failed; its error is reported at the end.
-            let _ = self.tx.send(chunk.to_vec());
+            let _ = self.tx.send(copy);
         }
         Ok(n)
     }
@@ -60,9 +66,11 @@ impl Read for TeeFile {
 /// Hashes what the decoder read (`rx`, until the reader is dropped), then, unless
 /// `abandon` is set, the rest of the file it did not read (a capture damaged part-way, or
 /// a container that ends before the file does). Returns the hex digest and the size.
+/// Each chunk's buffer goes back through `spare` once hashed.
 fn hash_stream(
     path: &Path,
     rx: mpsc::Receiver<Vec<u8>>,
+    spare: mpsc::Sender<Vec<u8>>,
     abandon: &AtomicBool,
 ) -> Result<(String, u64), IndexError> {
     let io = |source| IndexError::Io {
@@ -74,6 +82,8 @@ fn hash_stream(
     for chunk in rx {
         size += chunk.len() as u64;
         h.update(&chunk);
+        // The reader gone: the buffer is simply dropped.
+        let _ = spare.send(chunk);
     }
     if abandon.load(Ordering::Relaxed) {
         return Ok((String::new(), size));
@@ -161,10 +171,11 @@ pub fn read_capture_with(
     let file_len = file.metadata().ok().map(|m| m.len());
     let name = base_name(&path.to_string_lossy());
     let (tx, rx) = mpsc::sync_channel(HASH_QUEUE);
+    let (spare_tx, spare) = mpsc::channel();
     let abandon = AtomicBool::new(false);
     let (hashed, agg, recs, damage) = std::thread::scope(|s| {
         let abandon = &abandon;
-        let hasher = s.spawn(move || hash_stream(path, rx, abandon));
+        let hasher = s.spawn(move || hash_stream(path, rx, spare_tx, abandon));
         let join = |hasher: std::thread::ScopedJoinHandle<'_, _>| {
             hasher.join().unwrap_or_else(|_| {
                 Err(IndexError::Io {
@@ -176,7 +187,7 @@ pub fn read_capture_with(
         // Held until the container is known, so that the hasher cannot finish the file
         // before it is told the file is not a capture.
         let hold = tx.clone();
-        let tee = TeeFile { file, tx };
+        let tee = TeeFile { file, tx, spare };
         let opened = CaptureReader::from_reader(source_name, Box::new(tee));
         let mut reader = match opened {
             Ok(r) => {

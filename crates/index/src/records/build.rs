@@ -113,8 +113,11 @@ pub struct MinuteTraffic {
 pub struct RecordsBuilder {
     opts: RecordOptions,
     table: Option<FlowTable>,
-    ended: Vec<FlowRecord>,
+    /// Ended flows, in the order they ended: the flow table ends them straight into this
+    /// list, which is kept as the records' flows (or cleared, when only hosts want them).
     flows: Vec<FlowRecord>,
+    /// How many of `flows` the inventory has seen.
+    inventoried: usize,
     inventory: Option<HostInventory>,
     minutes: BTreeMap<i64, MinuteTraffic>,
     /// The minute packets are arriving in, folded into `minutes` when another starts
@@ -224,8 +227,8 @@ impl RecordsBuilder {
             inventory: opts.hosts.then(HostInventory::new),
             extractor: (opts.hosts && opts.model.is_some()).then(FieldExtractor::new),
             opts,
-            ended: Vec::new(),
             flows: Vec::new(),
+            inventoried: 0,
             minutes: BTreeMap::new(),
             minute: None,
             rows: Vec::new(),
@@ -265,7 +268,7 @@ impl RecordsBuilder {
         m.first = m.first.min(frame.ts);
         m.last = m.last.max(frame.ts);
         if let Some(table) = &mut self.table {
-            table.process(frame.ts, frame.origlen, packet, &mut self.ended);
+            table.process(frame.ts, frame.origlen, packet, &mut self.flows);
         }
         // ARP claims and DHCPv6 reach the inventory per packet, as in `trident hosts`.
         if let Some(inv) = &mut self.inventory {
@@ -304,19 +307,22 @@ impl RecordsBuilder {
         }
     }
 
+    /// Hands the flows ended since the last call to the inventory; drops them unless the
+    /// records keep flows.
     fn drain(&mut self) {
-        if self.ended.is_empty() {
+        let Some(new) = self.flows.get(self.inventoried..).filter(|n| !n.is_empty()) else {
             return;
-        }
+        };
         if let Some(inv) = &mut self.inventory {
-            for f in &self.ended {
+            for f in new {
                 inv.add(f);
             }
         }
         if self.opts.flows {
-            self.flows.append(&mut self.ended);
+            self.inventoried = self.flows.len();
         } else {
-            self.ended.clear();
+            self.flows.clear();
+            self.inventoried = 0;
         }
     }
 
@@ -331,6 +337,7 @@ impl RecordsBuilder {
     #[must_use]
     pub fn segment(&mut self) -> Records {
         self.drain();
+        self.inventoried = 0;
         let hosts = match &mut self.inventory {
             Some(inv) => std::mem::replace(inv, HostInventory::new()).finish(),
             None => Vec::new(),
@@ -350,7 +357,7 @@ impl RecordsBuilder {
     #[must_use]
     pub fn finish(mut self) -> Records {
         if let Some(table) = &mut self.table {
-            table.flush(&mut self.ended);
+            table.flush(&mut self.flows);
         }
         self.drain();
         let hosts = self
