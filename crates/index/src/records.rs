@@ -39,6 +39,7 @@
 //! commands' own format (nanoseconds).
 
 mod build;
+mod flowbin;
 mod flowblob;
 mod merge;
 pub(crate) mod query;
@@ -56,6 +57,9 @@ pub use build::{
     MAX_CLASSIFY_PACKETS, MinuteTraffic, RecordOptions, Records, RecordsBuilder, classify_capture,
     host_key, model_name, prediction_of,
 };
+/// Reads a stored flow record's BLOB (what `flow_records.record` holds) into its JSON
+/// object: for tools and the fuzzer.
+pub use flowblob::decode_blob as decode_flow_record;
 pub use query::{MAX_TRAFFIC_POINTS, normalize_key, parse_mac, service_name};
 
 pub use crate::read::{CaptureRead, read_capture_with};

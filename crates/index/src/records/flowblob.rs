@@ -1,5 +1,13 @@
-//! How a flow's full record is kept in `flow_records.record`: its JSON, LZ4-compressed
-//! against a fixed dictionary of the keys flow records have.
+//! How a flow's full record is kept in `flow_records.record`.
+//!
+//! Ingest writes format 2 ([`super::flowbin`]): the record's JSON value in a compact binary
+//! form, written straight from the record. Stores written before it hold format 1 (below)
+//! or plain JSON text, and both still read; format 1 is also the fallback for a record
+//! format 2 cannot hold (none of today's flows).
+//!
+//! # Format 1
+//! The record's JSON, LZ4-compressed against a fixed dictionary of the keys flow records
+//! have.
 //!
 //! A flow record's JSON is about 1.1 KB, most of it the same ~80 key names in the same order
 //! in every record, so a dictionary holding them lets LZ4 encode each record as references
@@ -13,6 +21,10 @@
 //! byte never changes: a different dictionary takes a new format byte.
 
 use crate::error::IndexError;
+
+use serde_json::{Map, Value};
+
+use super::flowbin::{self, FORMAT_BIN_V2};
 
 /// Format byte: LZ4 block with prepended size, dictionary [`DICT_V1`].
 pub const FORMAT_LZ4_DICT_V1: u8 = 1;
@@ -67,26 +79,67 @@ pub fn encode<'a>(json: &[u8], buf: &'a mut Vec<u8>) -> &'a [u8] {
     }
 }
 
-/// Decodes a stored `flow_records.record`: plain JSON text, or a BLOB written by [`encode`].
+/// Encodes a flow for `flow_records.record` in format 2, or in format 1 if format 2
+/// cannot hold it, using `buf` (and `json`, for format 1) as scratch space kept between
+/// calls; returns the encoded bytes.
 ///
 /// # Errors
-/// An unknown format byte or a corrupt block.
-pub fn decode(stored: rusqlite::types::ValueRef<'_>, rowid: i64) -> Result<String, IndexError> {
+/// The record cannot be written as JSON either.
+pub fn encode_record<'a, T: serde::Serialize>(
+    record: &T,
+    buf: &'a mut Vec<u8>,
+    json: &mut Vec<u8>,
+) -> Result<&'a [u8], serde_json::Error> {
+    if flowbin::encode(record, buf).is_ok() {
+        return Ok(buf);
+    }
+    json.clear();
+    serde_json::to_writer(&mut *json, record)?;
+    Ok(encode(json, buf))
+}
+
+/// Decodes a stored `flow_records.record` (plain JSON text, or a BLOB of format 1 or 2)
+/// into the flow's JSON object.
+///
+/// # Errors
+/// An unknown format byte, a corrupt value, or a value that is not an object; the message
+/// names the flow's rowid.
+pub fn decode(
+    stored: rusqlite::types::ValueRef<'_>,
+    rowid: i64,
+) -> Result<Map<String, Value>, IndexError> {
     use rusqlite::types::ValueRef;
     let bad = |why: String| IndexError::Incompatible(format!("flow record {rowid}: {why}"));
     match stored {
-        ValueRef::Text(t) => String::from_utf8(t.to_vec()).map_err(|e| bad(e.to_string())),
-        ValueRef::Blob(b) => match b.split_first() {
-            Some((&FORMAT_LZ4_DICT_V1, rest)) => {
-                let raw =
-                    lz4_flex::block::decompress_size_prepended_with_dict(rest, DICT_V1.as_bytes())
-                        .map_err(|e| bad(format!("corrupt LZ4 block: {e}")))?;
-                String::from_utf8(raw).map_err(|e| bad(e.to_string()))
-            }
-            Some((other, _)) => Err(bad(format!("unknown record format {other}"))),
-            None => Err(bad("empty record".to_owned())),
-        },
-        other => Err(bad(format!("stored as {:?}", other.data_type()))),
+        ValueRef::Text(t) => object(serde_json::from_slice(t).map_err(|e| e.to_string())),
+        ValueRef::Blob(b) => decode_blob(b),
+        other => Err(format!("stored as {:?}", other.data_type())),
+    }
+    .map_err(bad)
+}
+
+/// Decodes a `flow_records.record` BLOB (format 1 or 2) into the flow's JSON object.
+///
+/// # Errors
+/// An unknown format byte, a corrupt value, or a value that is not an object.
+pub fn decode_blob(b: &[u8]) -> Result<Map<String, Value>, String> {
+    match b.split_first() {
+        Some((&FORMAT_BIN_V2, rest)) => object(flowbin::decode(rest)),
+        Some((&FORMAT_LZ4_DICT_V1, rest)) => {
+            let raw =
+                lz4_flex::block::decompress_size_prepended_with_dict(rest, DICT_V1.as_bytes())
+                    .map_err(|e| format!("corrupt LZ4 block: {e}"))?;
+            object(serde_json::from_slice(&raw).map_err(|e| e.to_string()))
+        }
+        Some((other, _)) => Err(format!("unknown record format {other}")),
+        None => Err("empty record".to_owned()),
+    }
+}
+
+fn object(v: Result<Value, String>) -> Result<Map<String, Value>, String> {
+    match v? {
+        Value::Object(m) => Ok(m),
+        other => Err(format!("not an object but {other}")),
     }
 }
 
@@ -110,11 +163,26 @@ mod tests {
         // A shorter record after a longer one: the scratch is longer than the output.
         let short = br#"{"id":"1"}"#;
         let out2 = encode(short, &mut scratch).to_vec();
-        assert_eq!(decode(ValueRef::Blob(&out2), 3).unwrap().as_bytes(), short);
+        let parse = |j: &[u8]| -> Map<String, Value> { serde_json::from_slice(j).unwrap() };
+        assert_eq!(decode(ValueRef::Blob(&out2), 3).unwrap(), parse(short));
         assert_eq!(out[0], FORMAT_LZ4_DICT_V1);
         assert!(out.len() < json.len(), "{} !< {}", out.len(), json.len());
-        assert_eq!(decode(ValueRef::Blob(&out), 1).unwrap().as_bytes(), json);
-        assert_eq!(decode(ValueRef::Text(json), 2).unwrap().as_bytes(), json);
+        assert_eq!(decode(ValueRef::Blob(&out), 1).unwrap(), parse(json));
+        assert_eq!(decode(ValueRef::Text(json), 2).unwrap(), parse(json));
+        // Format 2 of the same value.
+        let mut bin = Vec::new();
+        let b = encode_record(&parse(json), &mut bin, &mut Vec::new()).unwrap();
+        assert_eq!(b[0], FORMAT_BIN_V2);
+        assert_eq!(decode(ValueRef::Blob(b), 4).unwrap(), parse(json));
+        // What format 2 cannot hold goes to format 1, which serde_json refuses too.
+        let tuple_keys: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        assert!(encode_record(&tuple_keys, &mut bin, &mut Vec::new()).is_err());
+        // Not an object.
+        let e = decode(ValueRef::Text(b"[1]"), 5).unwrap_err().to_string();
+        assert!(
+            e.contains("flow record 5") && e.contains("not an object"),
+            "{e}"
+        );
         let e = decode(ValueRef::Blob(&[9, 1, 2]), 7)
             .unwrap_err()
             .to_string();

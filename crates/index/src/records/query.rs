@@ -265,8 +265,8 @@ fn write_flows(
         )?;
         let mut ins_rec =
             tx.prepare_cached("INSERT INTO flow_records (rowid, record) VALUES (?1, ?2)")?;
-        // Buffers reused across flows: no allocation per flow for its JSON and addresses.
-        let mut json: Vec<u8> = Vec::with_capacity(1024);
+        // Buffers reused across flows: no allocation per flow for its record and addresses.
+        let mut json: Vec<u8> = Vec::new();
         let mut blob: Vec<u8> = Vec::with_capacity(1024);
         let (mut oip, mut rip, mut omac, mut rmac) =
             (String::new(), String::new(), String::new(), String::new());
@@ -274,8 +274,6 @@ fn write_flows(
         for f in flows {
             use std::fmt::Write as _;
             rowid += 1;
-            json.clear();
-            serde_json::to_writer(&mut json, f).map_err(json_err)?;
             oip.clear();
             let _ = write!(oip, "{}", f.orig_ip);
             rip.clear();
@@ -313,7 +311,9 @@ fn write_flows(
                 to_i64(f.orig_pkts.saturating_add(f.resp_pkts)),
                 to_i64(f.orig_bytes.saturating_add(f.resp_bytes)),
             ])?;
-            ins_rec.execute(params![rowid, super::flowblob::encode(&json, &mut blob)])?;
+            let record =
+                super::flowblob::encode_record(f, &mut blob, &mut json).map_err(json_err)?;
+            ins_rec.execute(params![rowid, record])?;
         }
     }
     if bulk {
@@ -1005,11 +1005,9 @@ impl SqliteStore {
             .prepare_cached("SELECT record FROM flow_records WHERE rowid = ?1")?;
         let mut items = Vec::with_capacity(page.len());
         for (rowid, id, sensor, capture) in page {
-            let text = rec.query_row([rowid], |r| {
+            let mut record = rec.query_row([rowid], |r| {
                 Ok(super::flowblob::decode(r.get_ref(0)?, rowid))
             })??;
-            let mut record: serde_json::Map<String, Value> =
-                serde_json::from_str(&text).map_err(json_err)?;
             record.remove("id");
             items.push(FlowRow {
                 id,
