@@ -49,6 +49,9 @@ pub const DICT_V1: &str = concat!(
     r#""tcp_synack_ms":0.0,"tcp_ack_ms":0.0,"tcp_rtt_ms":0.0,"orig_syn":"4:64:1460:65535,4:mss,nop,ws,nop,nop,ts,sok,eol:df","resp_synack":"4:64:1460:65535,4:mss,sok,ts,nop,ws:df","#,
 );
 
+/// The longest record's JSON format 1 reads (a flow record is about 1 KB).
+const MAX_RECORD_BYTES: u64 = 16 << 20;
+
 /// Bytes before the LZ4 block: the format byte and the uncompressed length (u32 LE).
 const HEADER_LEN: usize = 5;
 
@@ -126,6 +129,18 @@ pub fn decode_blob(b: &[u8]) -> Result<Map<String, Value>, String> {
     match b.split_first() {
         Some((&FORMAT_BIN_V2, rest)) => object(flowbin::decode(rest)),
         Some((&FORMAT_LZ4_DICT_V1, rest)) => {
+            // The prepended length is checked before LZ4 allocates it: a damaged length
+            // must not ask for gigabytes. LZ4 expands a byte to at most 255.
+            let (len, block) = rest
+                .split_first_chunk::<4>()
+                .ok_or_else(|| "truncated LZ4 header".to_owned())?;
+            let len = u64::from(u32::from_le_bytes(*len));
+            if len > MAX_RECORD_BYTES || len > (block.len() as u64 + 1) * 255 {
+                return Err(format!(
+                    "LZ4 length {len} is impossible for a block of {} bytes",
+                    block.len()
+                ));
+            }
             let raw =
                 lz4_flex::block::decompress_size_prepended_with_dict(rest, DICT_V1.as_bytes())
                     .map_err(|e| format!("corrupt LZ4 block: {e}"))?;
@@ -187,6 +202,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("flow record 7") && e.contains("format 9"), "{e}");
+        // A damaged length is refused before anything is allocated for it.
+        let mut huge = out.clone();
+        huge[1..5].copy_from_slice(&u32::MAX.to_le_bytes());
+        let e = decode(ValueRef::Blob(&huge), 9).unwrap_err().to_string();
+        assert!(e.contains("impossible"), "{e}");
         let mut cut = out.clone();
         cut.truncate(out.len() / 2);
         assert!(decode(ValueRef::Blob(&cut), 8).is_err());
