@@ -2,6 +2,11 @@
 //! the canonical MAC, and the 221 model features plus the dropped extras of one host.
 
 use std::collections::{HashMap, HashSet};
+
+/// The per-host maps and sets of the features (ports, addresses): foldhash, seeded per map,
+/// in place of SipHash. Nothing reads them in iteration order.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -444,7 +449,7 @@ pub fn host_features_of(mac: MacAddr, mine: &[&PacketRow]) -> HostFeatures {
             let proto_rows = || dir.iter().filter(|r| r.ip_proto == Some(number));
             let any_src = proto_rows().any(|r| ports(r).0.is_some());
             let any_dst = proto_rows().any(|r| ports(r).1.is_some());
-            let lowest: HashSet<u16> = if any_src && any_dst {
+            let lowest: FastSet<u16> = if any_src && any_dst {
                 proto_rows()
                     .filter_map(|r| match ports(r) {
                         (Some(s), Some(d)) => Some(s.min(d)),
@@ -452,7 +457,7 @@ pub fn host_features_of(mac: MacAddr, mine: &[&PacketRow]) -> HostFeatures {
                     })
                     .collect()
             } else {
-                HashSet::new()
+                FastSet::default()
             };
             let (Some(priv_slots), Some(nonpriv_slots), Some(other_slots)) =
                 (d.priv_ports.get(p), d.nonpriv_ports.get(p), d.other.get(p))
@@ -535,8 +540,8 @@ pub fn host_features_of(mac: MacAddr, mine: &[&PacketRow]) -> HostFeatures {
     }
     // Unique IPs over the packets the host sent ('None' counts).
     let mut src_seen: Vec<NetIp> = Vec::new();
-    let mut src_counts: HashMap<NetIp, u64> = HashMap::new();
-    let mut dst_set: HashSet<NetIp> = HashSet::new();
+    let mut src_counts: FastMap<NetIp, u64> = FastMap::default();
+    let mut dst_set: FastSet<NetIp> = FastSet::default();
     for r in mine.iter().filter(|r| r.eth_src == mac) {
         if !src_counts.contains_key(&r.src_ip) {
             src_seen.push(r.src_ip);
@@ -581,8 +586,8 @@ fn ratio_features(mine: &[&PacketRow], ratios: &mut [f64]) {
     let slots = slots();
     for (p, (proto, number)) in PORT_PROTOS.into_iter().enumerate() {
         // Packets per port, as a source and as a destination.
-        let (mut src, mut dst): (HashMap<u16, usize>, HashMap<u16, usize>) =
-            (HashMap::new(), HashMap::new());
+        let (mut src, mut dst): (FastMap<u16, usize>, FastMap<u16, usize>) =
+            (FastMap::default(), FastMap::default());
         for r in mine.iter().filter(|r| r.ip_proto == Some(number)) {
             let (s, d) = if proto == "tcp" {
                 r.tcp_ports
@@ -616,14 +621,14 @@ fn ratio_features(mine: &[&PacketRow], ratios: &mut [f64]) {
         .into_iter()
         .zip(other_slots)
         {
-            let listed = |counts: &HashMap<u16, usize>, port: u16| {
+            let listed = |counts: &FastMap<u16, usize>, port: u16| {
                 if in_range(port) {
                     counts.get(&port).copied().unwrap_or(0)
                 } else {
                     0
                 }
             };
-            let other = |counts: &HashMap<u16, usize>| {
+            let other = |counts: &FastMap<u16, usize>| {
                 counts
                     .iter()
                     .filter(|&(&p, _)| in_range(p) && !wk.contains(&p))

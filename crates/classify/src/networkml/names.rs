@@ -112,8 +112,10 @@ pub fn ratio_names() -> &'static [String] {
 }
 
 /// Position of each model feature name.
-pub(crate) fn feature_index() -> &'static HashMap<&'static str, usize> {
-    static INDEX: OnceLock<HashMap<&'static str, usize>> = OnceLock::new();
+pub(crate) fn feature_index() -> &'static HashMap<&'static str, usize, foldhash::fast::FixedState> {
+    // A fixed table of our own names: no untrusted keys, so a fixed seed.
+    static INDEX: OnceLock<HashMap<&'static str, usize, foldhash::fast::FixedState>> =
+        OnceLock::new();
     INDEX.get_or_init(|| {
         feature_names()
             .iter()
