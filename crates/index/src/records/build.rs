@@ -24,6 +24,14 @@ pub const MAX_CLASSIFY_PACKETS: usize = 4_000_000;
 /// record header and a short frame (the benchmark capture averages 188).
 const BYTES_PER_ROW_GUESS: u64 = 128;
 
+/// Capture bytes per flow assumed by [`RecordsBuilder::expect_bytes`] (the benchmark
+/// capture averages about 4,400; scans and DNS-heavy captures run lower).
+const BYTES_PER_FLOW_GUESS: u64 = 2048;
+
+/// At most this many flows are reserved ahead (about 900 MB of address space, touched only
+/// as flows end); a longer capture's list grows as usual past it.
+const MAX_RESERVED_FLOWS: usize = 1 << 20;
+
 /// What ingest builds besides the counts.
 #[derive(Clone)]
 pub struct RecordOptions {
@@ -236,16 +244,22 @@ impl RecordsBuilder {
         }
     }
 
-    /// Makes room for the classification rows of a capture of `bytes` bytes (at about one
-    /// row per [`BYTES_PER_ROW_GUESS`] bytes, at most [`MAX_CLASSIFY_PACKETS`]), so they
-    /// are not copied each time the list doubles. A smaller estimate only means the list
-    /// grows as usual; memory is reserved, not touched.
+    /// Makes room for the classification rows and the flows of a capture of `bytes` bytes
+    /// (one row per [`BYTES_PER_ROW_GUESS`] bytes, at most [`MAX_CLASSIFY_PACKETS`]; one
+    /// flow per [`BYTES_PER_FLOW_GUESS`], at most [`MAX_RESERVED_FLOWS`]), so the lists
+    /// are not moved each time they double: a move copies the list onto freshly faulted
+    /// pages. A smaller estimate only means a list grows as usual; the memory is reserved,
+    /// and touched only as it is filled.
     pub fn expect_bytes(&mut self, bytes: u64) {
+        let guess =
+            |per: u64, max: usize| usize::try_from(bytes / per).unwrap_or(usize::MAX).min(max);
         if self.extractor.is_some() {
-            let rows = usize::try_from(bytes / BYTES_PER_ROW_GUESS)
-                .unwrap_or(usize::MAX)
-                .min(MAX_CLASSIFY_PACKETS);
+            let rows = guess(BYTES_PER_ROW_GUESS, MAX_CLASSIFY_PACKETS);
             self.rows.reserve(rows.saturating_sub(self.rows.len()));
+        }
+        if self.opts.flows {
+            let flows = guess(BYTES_PER_FLOW_GUESS, MAX_RESERVED_FLOWS);
+            self.flows.reserve(flows.saturating_sub(self.flows.len()));
         }
     }
 
