@@ -20,7 +20,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use trident_capture::{CaptureErrorKind, Input, expand_inputs};
 use trident_index::records::{CaptureRead, RecordOptions, read_capture_with};
 use trident_index::{
-    AggOptions, IndexError, IngestOutcome, RedisLayout, RedisStore, SqliteStore, Store,
+    AggOptions, FileMeta, IndexError, IngestOutcome, RedisLayout, RedisStore, SqliteStore, Store,
 };
 
 /// potiron's Redis key layouts (`--redis-layout`).
@@ -148,8 +148,17 @@ pub struct IngestArgs {
     quiet: bool,
 }
 
-/// One file read by a worker.
-type ReadResult = (PathBuf, f64, Result<CaptureRead, IndexError>);
+/// A file as a worker hands it over: its path, the seconds spent reading it, and what was
+/// read, or `Recognised` when the store already held its bytes and it was not decoded.
+type ReadResult = (PathBuf, f64, Read);
+
+/// What a worker made of a file.
+enum Read {
+    /// Decoded (or failed to be); boxed, one per file.
+    Decoded(Box<Result<CaptureRead, IndexError>>),
+    /// Hashed only: the store held these bytes when the ingest started.
+    Recognised(FileMeta),
+}
 
 /// Where ingest writes: the embedded store gets the records too.
 enum Target {
@@ -236,14 +245,34 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
     let next = AtomicUsize::new(0);
     let (tx, rx) = mpsc::sync_channel::<ReadResult>(jobs * READ_AHEAD);
     let sensor = args.sensor.as_deref();
+    // Files the embedded store already holds are recognised by hashing them first when
+    // their name and size match a stored file's: a second run over the same directory
+    // reads each file once, without decoding it. (Redis identifies a file by its name.)
+    let known = match (&target, args.force) {
+        (Target::Embedded(store), false) => Some(
+            store
+                .known_files()
+                .context("reading the store's ingested files")?,
+        ),
+        _ => None,
+    };
     std::thread::scope(|s| -> Result<()> {
         for _ in 0..jobs {
             let tx = tx.clone();
-            let (files, next, records) = (&files, &next, &records);
+            let (files, next, records, known) = (&files, &next, &records, &known);
             s.spawn(move || {
                 while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let t = Instant::now();
-                    let r = read_capture_with(path, sensor, opts, records.clone(), None);
+                    let r = match known.as_ref().and_then(|k| k.recognise(path, sensor)) {
+                        Some(meta) => Read::Recognised(meta),
+                        None => Read::Decoded(Box::new(read_capture_with(
+                            path,
+                            sensor,
+                            opts,
+                            records.clone(),
+                            None,
+                        ))),
+                    };
                     if tx
                         .send((path.clone(), t.elapsed().as_secs_f64(), r))
                         .is_err()
@@ -254,8 +283,34 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
             });
         }
         drop(tx);
-        for (path, read_secs, r) in rx {
+        for (path, mut read_secs, r) in rx {
             progress.inc(1);
+            let r = match r {
+                Read::Decoded(r) => *r,
+                Read::Recognised(meta) => {
+                    let held = match &mut target {
+                        Target::Embedded(store) => store.is_ingested(&meta)?,
+                        Target::Other(_) => false,
+                    };
+                    if held {
+                        skipped += 1;
+                        log(
+                            &progress,
+                            args.quiet,
+                            &format!(
+                                "{}: sensor {}, skipped: already ingested (sha256 {}); --force to re-ingest",
+                                meta.path, meta.sensor, meta.sha256
+                            ),
+                        );
+                        continue;
+                    }
+                    // Removed from the store since the ingest started: read it after all.
+                    let t = Instant::now();
+                    let r = read_capture_with(&path, sensor, opts, records.clone(), None);
+                    read_secs += t.elapsed().as_secs_f64();
+                    r
+                }
+            };
             let CaptureRead {
                 meta,
                 agg,
@@ -316,7 +371,7 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
                 s
             });
             let write_secs = write_started.elapsed().as_secs_f64();
-            let what = match outcome {
+            let what = match &outcome {
                 IngestOutcome::Ingested { rows } => {
                     ingested += 1;
                     format!("ingested, {rows} counts{extra}")

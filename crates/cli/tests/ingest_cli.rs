@@ -35,6 +35,8 @@ fn ingest_twice_then_top_matches_potiron() {
     assert!(o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("skipped: already ingested"), "{err}");
+    // Recognised by its hash without being decoded: no packet count for it.
+    assert!(!err.contains("3905 packets"), "{err}");
 
     let o = common::trident(&[
         "top",

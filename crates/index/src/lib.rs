@@ -28,7 +28,7 @@ pub use agg::{
     AggOptions, AggRow, Day, Field, FileAgg, IsnSample, MAC_LOCAL, MAC_UNKNOWN, NO_PROTOCOL,
 };
 pub use error::IndexError;
-pub use read::{FileMeta, read_capture};
+pub use read::{FileMeta, KnownFiles, hash_file, read_capture};
 pub use redis_store::{RedisLayout, RedisStore};
 pub use sqlite::{DB_FILE, SqliteStore};
 

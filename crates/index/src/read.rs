@@ -73,10 +73,6 @@ fn hash_stream(
     spare: mpsc::Sender<Vec<u8>>,
     abandon: &AtomicBool,
 ) -> Result<(String, u64), IndexError> {
-    let io = |source| IndexError::Io {
-        path: path.to_owned(),
-        source,
-    };
     let mut h = Sha256::new();
     let mut size = 0u64;
     for chunk in rx {
@@ -88,6 +84,25 @@ fn hash_stream(
     if abandon.load(Ordering::Relaxed) {
         return Ok((String::new(), size));
     }
+    hash_rest(path, h, size)
+}
+
+/// SHA-256 (lower-case hex) and size of the file at `path`, read from disk without
+/// decoding it.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn hash_file(path: &Path) -> Result<(String, u64), IndexError> {
+    hash_rest(path, Sha256::new(), 0)
+}
+
+/// Hashes the file's bytes from offset `size` on into `h`, which holds the bytes before
+/// it, and returns the hex digest and the whole size.
+fn hash_rest(path: &Path, mut h: Sha256, mut size: u64) -> Result<(String, u64), IndexError> {
+    let io = |source| IndexError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let mut f = File::open(path).map_err(io)?;
     f.seek(SeekFrom::Start(size)).map_err(io)?;
     let mut buf = vec![0u8; HASH_CHUNK];
@@ -249,24 +264,66 @@ pub fn read_capture_with(
         Ok((join(hasher), agg, recs, damage))
     })?;
     let (sha256, size) = hashed?;
-    let sensor = sensor
-        .map(str::to_owned)
-        .or_else(|| sensor_name(&name))
-        .unwrap_or_else(|| name.clone());
-    let meta = FileMeta {
-        path: path.to_string_lossy().into_owned(),
-        file_day: file_name_day(&name),
-        name,
-        sha256,
-        sensor,
-        size,
-    };
+    let meta = file_meta(path, name, sensor, sha256, size);
     Ok(CaptureRead {
         meta,
         agg,
         records: recs,
         damage,
     })
+}
+
+/// What identifies the file at `path` (base name `name`): the sensor is `sensor` if given,
+/// else potiron's name from the file name, else the file name.
+fn file_meta(
+    path: &Path,
+    name: String,
+    sensor: Option<&str>,
+    sha256: String,
+    size: u64,
+) -> FileMeta {
+    let sensor = sensor
+        .map(str::to_owned)
+        .or_else(|| sensor_name(&name))
+        .unwrap_or_else(|| name.clone());
+    FileMeta {
+        path: path.to_string_lossy().into_owned(),
+        file_day: file_name_day(&name),
+        name,
+        sha256,
+        sensor,
+        size,
+    }
+}
+
+/// The files a store already holds, by base name and size, with their SHA-256: what lets
+/// an ingest skip a file it has seen without decoding it ([`KnownFiles::recognise`]).
+#[derive(Debug, Default, Clone)]
+pub struct KnownFiles {
+    by_name: std::collections::HashMap<(String, u64), Vec<String>>,
+}
+
+impl KnownFiles {
+    /// Records a stored file.
+    pub fn insert(&mut self, name: String, size: u64, sha256: String) {
+        self.by_name.entry((name, size)).or_default().push(sha256);
+    }
+
+    /// If a stored file has the base name and size of the file at `path`, hashes it (a
+    /// read of the file, no decoding) and, when the hash is one of theirs, returns what
+    /// identifies it: the caller can skip it as already ingested. `None` when it is new
+    /// (or could not be read: the full read then reports why). The content hash decides;
+    /// name and size only choose which files are worth hashing first.
+    #[must_use]
+    pub fn recognise(&self, path: &Path, sensor: Option<&str>) -> Option<FileMeta> {
+        let name = base_name(&path.to_string_lossy());
+        let size = std::fs::metadata(path).ok()?.len();
+        let hashes = self.by_name.get(&(name.clone(), size))?;
+        let (sha256, size) = hash_file(path).ok()?;
+        hashes
+            .contains(&sha256)
+            .then(|| file_meta(path, name, sensor, sha256, size))
+    }
 }
 
 #[cfg(test)]
@@ -319,6 +376,39 @@ mod tests {
             assert_eq!(err.is_some(), damage, "{name}: {err:?}");
             assert!(agg.packets > 0, "{name}");
         }
+    }
+
+    /// A stored file is recognised by its hash once its name and size match; a file with
+    /// the same name and size but other bytes is not, nor one of another size.
+    #[test]
+    fn known_files_are_recognised_by_hash() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = sample("wikipedia.pcap");
+        let path = dir.path().join("cap.pcap");
+        std::fs::write(&path, &bytes).unwrap();
+        let mut known = KnownFiles::default();
+        known.insert(
+            "cap.pcap".to_owned(),
+            bytes.len() as u64,
+            sha256_hex(&bytes),
+        );
+        let meta = known.recognise(&path, Some("s")).unwrap();
+        assert_eq!(meta.sha256, sha256_hex(&bytes));
+        assert_eq!((meta.size, meta.sensor.as_str()), (bytes.len() as u64, "s"));
+        assert_eq!(hash_file(&path).unwrap(), (meta.sha256.clone(), meta.size));
+        // Same name and size, one byte changed: hashed, and not the stored file.
+        let mut other = bytes.clone();
+        *other.last_mut().unwrap() ^= 1;
+        std::fs::write(&path, &other).unwrap();
+        assert!(known.recognise(&path, None).is_none());
+        // Another size: not even hashed.
+        std::fs::write(&path, &bytes[..100]).unwrap();
+        assert!(known.recognise(&path, None).is_none());
+        assert!(
+            known
+                .recognise(&dir.path().join("missing.pcap"), None)
+                .is_none()
+        );
     }
 
     /// A file that is not a capture is refused at once with the decoder's error, naming it.

@@ -201,6 +201,22 @@ impl SqliteStore {
         Ok(rows)
     }
 
+    /// What the store already holds, for [`crate::KnownFiles`]: each file's base name, size
+    /// and SHA-256.
+    ///
+    /// # Errors
+    /// The store failed.
+    pub fn known_files(&self) -> Result<crate::KnownFiles, IndexError> {
+        let mut st = self.conn.prepare("SELECT name, size, sha256 FROM files")?;
+        let mut known = crate::KnownFiles::default();
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let size: i64 = r.get(1)?;
+            known.insert(r.get(0)?, u64::try_from(size).unwrap_or(0), r.get(2)?);
+        }
+        Ok(known)
+    }
+
     fn file_id(&self, sha256: &str) -> Result<Option<i64>, IndexError> {
         Ok(self
             .conn
