@@ -284,8 +284,18 @@ pub fn ingest_path(
     path: &Path,
     sensor: Option<&str>,
 ) -> Result<(PathOutcome, Option<IndexError>), IndexError> {
-    // Hashing is much faster than decoding: skip known files before reading them.
-    if let Some(sha) = sha256_of(path)? {
+    // Hashing is much faster than decoding: a file with the name and size of a stored one
+    // is hashed first, and skipped when its bytes are stored. Other files are hashed once,
+    // as they are decoded.
+    let name = trident_index::potiron::base_name(&path.to_string_lossy());
+    let size = std::fs::metadata(path)
+        .map_err(|source| IndexError::Io {
+            path: path.to_owned(),
+            source,
+        })?
+        .len();
+    if store.has_file_like(&name, size)? {
+        let (sha, _) = trident_index::hash_file(path)?;
         if store.capture_id(&sha)?.is_some() {
             return Ok((PathOutcome::Skipped, None));
         }
@@ -300,30 +310,4 @@ pub fn ingest_path(
         },
     };
     Ok((out, f.damage))
-}
-
-/// Bytes hashed per read.
-const HASH_CHUNK: usize = 1 << 20;
-
-/// SHA-256 of a file, lower-case hex (the store's identity of a capture).
-pub(crate) fn sha256_of(path: &Path) -> Result<Option<String>, IndexError> {
-    use sha2::Digest as _;
-    use std::io::Read as _;
-    let io = |source| IndexError::Io {
-        path: path.to_owned(),
-        source,
-    };
-    let mut f = std::fs::File::open(path).map_err(io)?;
-    let mut h = sha2::Sha256::new();
-    let mut buf = vec![0u8; HASH_CHUNK];
-    loop {
-        let n = f.read(&mut buf).map_err(io)?;
-        if n == 0 {
-            break;
-        }
-        h.update(buf.get(..n).unwrap_or(&[]));
-    }
-    Ok(Some(
-        h.finalize().iter().map(|b| format!("{b:02x}")).collect(),
-    ))
 }

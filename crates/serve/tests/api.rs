@@ -671,3 +671,38 @@ async fn poseidon_network_lists_the_stores_hosts_and_applies_the_ip_filter() {
     let none = get_ok(&app, "/v1/network/192.0.2.254").await;
     assert!(none["dataset"].as_array().unwrap().is_empty());
 }
+
+/// `serve --ingest` skips a file whose bytes are stored: the same file again, and a copy
+/// under another name; a file with a stored file's name and size but other bytes is new.
+#[test]
+fn ingest_path_skips_stored_bytes_only() {
+    use trident_serve::PathOutcome;
+    let dir = std::env::temp_dir().join(format!("trident-serve-skip-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let bytes = std::fs::read(repo().join("samples/wikipedia.pcap")).unwrap();
+    let first = dir.join("a.pcap");
+    std::fs::write(&first, &bytes).unwrap();
+    let mut store = trident_index::SqliteStore::open(&dir.join("store")).unwrap();
+    let ingest = |store: &mut trident_index::SqliteStore, p: &std::path::Path| {
+        trident_serve::ingest_path(store, p, None).unwrap().0
+    };
+    assert!(matches!(
+        ingest(&mut store, &first),
+        PathOutcome::Ingested { .. }
+    ));
+    assert!(matches!(ingest(&mut store, &first), PathOutcome::Skipped));
+    let copy = dir.join("b.pcap");
+    std::fs::write(&copy, &bytes).unwrap();
+    assert!(matches!(ingest(&mut store, &copy), PathOutcome::Skipped));
+    // Same name and size as a stored file, one timestamp byte changed: new bytes.
+    let mut other = bytes.clone();
+    other[24] ^= 1;
+    std::fs::write(&first, &other).unwrap();
+    assert!(matches!(
+        ingest(&mut store, &first),
+        PathOutcome::Ingested { .. }
+    ));
+    assert_eq!(store.files().unwrap().len(), 2);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -449,10 +449,11 @@ async fn readable_file(state: &AppState, n: i64, sha256: String) -> ApiResult<Op
         return Ok(None);
     };
     let check = p.clone();
-    let now = tokio::task::spawn_blocking(move || crate::ingest::sha256_of(&check).ok().flatten())
+    let now = tokio::task::spawn_blocking(move || trident_index::hash_file(&check).ok())
         .await
         .ok()
-        .flatten();
+        .flatten()
+        .map(|(sha, _)| sha);
     Ok((now.as_deref() == Some(sha256.as_str())).then_some(p))
 }
 
