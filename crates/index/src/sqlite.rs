@@ -217,20 +217,6 @@ impl SqliteStore {
         Ok(known)
     }
 
-    /// Whether a stored file has this base name and size: worth hashing a file first to
-    /// see whether its bytes are stored (the hash decides).
-    ///
-    /// # Errors
-    /// The store failed.
-    pub fn has_file_like(&self, name: &str, size: u64) -> Result<bool, IndexError> {
-        Ok(self
-            .conn
-            .prepare_cached("SELECT 1 FROM files WHERE name = ?1 AND size = ?2 LIMIT 1")?
-            .query_row(params![name, to_i64(size)], |_| Ok(()))
-            .optional()?
-            .is_some())
-    }
-
     fn file_id(&self, sha256: &str) -> Result<Option<i64>, IndexError> {
         Ok(self
             .conn

@@ -285,20 +285,10 @@ pub fn ingest_path(
     sensor: Option<&str>,
 ) -> Result<(PathOutcome, Option<IndexError>), IndexError> {
     // Hashing is much faster than decoding: a file with the name and size of a stored one
-    // is hashed first, and skipped when its bytes are stored. Other files are hashed once,
-    // as they are decoded.
-    let name = trident_index::potiron::base_name(&path.to_string_lossy());
-    let size = std::fs::metadata(path)
-        .map_err(|source| IndexError::Io {
-            path: path.to_owned(),
-            source,
-        })?
-        .len();
-    if store.has_file_like(&name, size)? {
-        let (sha, _) = trident_index::hash_file(path)?;
-        if store.capture_id(&sha)?.is_some() {
-            return Ok((PathOutcome::Skipped, None));
-        }
+    // is hashed first, and skipped when its bytes are stored (as `trident ingest` does).
+    // Other files are hashed once, as they are decoded.
+    if store.known_files()?.recognise(path, sensor).is_some() {
+        return Ok((PathOutcome::Skipped, None));
     }
     let progress = AtomicU64::new(0);
     let f = read_file(path, sensor, &progress)?;
