@@ -49,12 +49,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Read as _;
 use std::time::{Duration, Instant};
 
-use redis::{ConnectionLike, RedisError, RedisResult, Value};
+use redis::{ConnectionLike, RedisError, RedisResult};
+
+mod tx;
+use tx::Tx;
 
 use crate::agg::{Day, Field, FileAgg, NO_PROTOCOL};
 use crate::error::IndexError;
 use crate::potiron::{JSON_FIELDS, RAW_FIELDS, protocol_key_name};
 use crate::read::FileMeta;
+
 use crate::{
     IngestOutcome, Period, ProtocolTopRow, Store, TopQuery, TopRow, rank, rank_per_protocol,
 };
@@ -370,11 +374,19 @@ impl RedisStore {
         &mut self,
         mut f: impl FnMut(&mut dyn ConnectionLike) -> RedisResult<T>,
     ) -> Result<T, IndexError> {
+        self.retry_conn(|c| f(c.like()))
+    }
+
+    /// [`RedisStore::retry`], handing `f` the connection itself.
+    fn retry_conn<T>(
+        &mut self,
+        mut f: impl FnMut(&mut Conn) -> RedisResult<T>,
+    ) -> Result<T, IndexError> {
         let start = Instant::now();
         let mut wait = FIRST_WAIT;
         let mut attempts = 1u32;
         loop {
-            match f(self.con.like()) {
+            match f(&mut self.con) {
                 Ok(v) => return Ok(v),
                 Err(e) if transient(&e) => {
                     if start.elapsed() + wait > self.retry_budget {
@@ -698,7 +710,13 @@ impl RedisStore {
         // reply recognises its own earlier success instead of counting again.
         let mut sent = false;
         loop {
-            let outcome = self.retry(|con| {
+            let outcome = self.retry_conn(|conn| {
+                let Conn::Single(con) = conn else {
+                    return Err(RedisError::from((
+                        redis::ErrorKind::Client,
+                        "a single-server transaction on a cluster connection",
+                    )));
+                };
                 redis::cmd("WATCH")
                     .arg("FILES")
                     .arg(&contrib_key)
@@ -729,50 +747,40 @@ impl RedisStore {
                         meta.name
                     )))));
                 }
-                let mut pipe = redis::pipe();
-                pipe.atomic();
+                const NONE: [&[u8]; 0] = [];
+                let mut tx = Tx::begin(con);
                 if legacy {
-                    pipe.cmd("SADD").arg("BPF").arg(LEGACY_BPF).ignore();
-                    pipe.cmd("SADD")
-                        .arg("CK")
-                        .arg(if combined { "YES" } else { "NO" })
-                        .ignore();
-                    pipe.cmd("SADD").arg("FIELDS").arg(&JSON_FIELDS[..]).ignore();
+                    tx.cmd(&[b"SADD", b"BPF", LEGACY_BPF.as_bytes()], &NONE)?;
+                    let ck: &[u8] = if combined { b"YES" } else { b"NO" };
+                    tx.cmd(&[b"SADD", b"CK", ck], &NONE)?;
+                    tx.cmd(&[b"SADD", b"FIELDS"], &JSON_FIELDS[..])?;
                 } else if fresh {
-                    pipe.cmd("DEL").arg("PARAMETERS").ignore();
-                    pipe.cmd("HSET")
-                        .arg("PARAMETERS")
-                        .arg("ck")
-                        .arg(if combined { "True" } else { "False" })
-                        .ignore();
-                    let mut h = redis::cmd("HSET");
-                    h.arg("PARAMETERS");
-                    for (k, v) in PARAMETERS {
-                        h.arg(k).arg(v);
-                    }
-                    pipe.add_command(h).ignore();
-                    pipe.cmd("DEL").arg("FIELDS").ignore();
-                    pipe.cmd("RPUSH").arg("FIELDS").arg(&RAW_FIELDS[..]).ignore();
-                    pipe.cmd("DEL").arg("JSON_FIELDS").ignore();
-                    pipe.cmd("RPUSH")
-                        .arg("JSON_FIELDS")
-                        .arg(&JSON_FIELDS[..])
-                        .ignore();
+                    tx.cmd(&[b"DEL", b"PARAMETERS"], &NONE)?;
+                    let ck: &[u8] = if combined { b"True" } else { b"False" };
+                    tx.cmd(&[b"HSET", b"PARAMETERS", b"ck", ck], &NONE)?;
+                    let pairs: Vec<&str> = PARAMETERS.iter().flat_map(|(k, v)| [*k, *v]).collect();
+                    tx.cmd(&[b"HSET", b"PARAMETERS"], &pairs)?;
+                    tx.cmd(&[b"DEL", b"FIELDS"], &NONE)?;
+                    tx.cmd(&[b"RPUSH", b"FIELDS"], &RAW_FIELDS[..])?;
+                    tx.cmd(&[b"DEL", b"JSON_FIELDS"], &NONE)?;
+                    tx.cmd(&[b"RPUSH", b"JSON_FIELDS"], &JSON_FIELDS[..])?;
                 }
                 if seen && let Some(o) = &old {
-                    push_zsets(&mut pipe, o, -1, &cards);
+                    push_zsets(&mut tx, o, -1, &cards)?;
                 }
-                push_zsets(&mut pipe, &zsets, 1, &cards);
-                pipe.cmd("SADD").arg("FILES").arg(&meta.name).ignore();
+                push_zsets(&mut tx, &zsets, 1, &cards)?;
+                tx.cmd(&[b"SADD", b"FILES", meta.name.as_bytes()], &NONE)?;
                 if !days.is_empty() {
-                    pipe.cmd("SADD").arg(&days_key).arg(&days).ignore();
+                    let days: Vec<String> = days.iter().map(ToString::to_string).collect();
+                    tx.cmd(&[b"SADD", days_key.as_bytes()], &days)?;
                 }
                 if !protocols.is_empty() {
-                    pipe.cmd("SADD").arg("PROTOCOLS").arg(&protocols).ignore();
+                    let protocols: Vec<&String> = protocols.iter().collect();
+                    tx.cmd(&[b"SADD", b"PROTOCOLS"], &protocols)?;
                 }
-                pipe.cmd("SET").arg(&contrib_key).arg(&blob[..]).ignore();
+                tx.cmd(&[b"SET", contrib_key.as_bytes(), &blob[..]], &NONE)?;
                 sent = true;
-                let r: Option<Value> = pipe.query(con)?;
+                let r = tx.exec()?;
                 Ok(r.map(|_| {
                     Ok(if seen {
                         IngestOutcome::Replaced { rows }
@@ -882,57 +890,60 @@ impl RedisStore {
 /// Adds `sign` × each count to its sorted set: bulk (`ZADD` into a staging key, then
 /// `ZUNIONSTORE`) for keys receiving many members relative to their size, `ZINCRBY`
 /// otherwise; after a subtraction, members left at zero are removed.
-fn push_zsets(pipe: &mut redis::Pipeline, z: &Zsets, sign: i64, cards: &HashMap<String, u64>) {
+fn push_zsets(
+    tx: &mut Tx<'_>,
+    z: &Zsets,
+    sign: i64,
+    cards: &HashMap<String, u64>,
+) -> RedisResult<()> {
+    const NONE: [&[u8]; 0] = [];
     for (key, members) in z {
         let card = cards.get(key).copied().unwrap_or(0);
         let bulk = members.len() >= BULK_MIN && (members.len() as u64) * BULK_RATIO >= card;
         if bulk {
             let stage = format!("{key}:trident-stage");
-            pipe.cmd("DEL").arg(&stage).ignore();
+            tx.cmd(&[b"DEL", stage.as_bytes()], &NONE)?;
             for chunk in members.chunks(BULK_CHUNK) {
-                let mut c = redis::cmd("ZADD");
-                c.arg(&stage);
-                for (m, n) in chunk {
-                    c.arg(*n).arg(m);
-                }
-                pipe.add_command(c).ignore();
+                tx.zadd(&stage, chunk)?;
             }
             if sign > 0 {
-                pipe.cmd("EVAL")
-                    .arg(MERGE_SCRIPT)
-                    .arg(2)
-                    .arg(key)
-                    .arg(&stage)
-                    .ignore();
+                tx.cmd(
+                    &[
+                        b"EVAL",
+                        MERGE_SCRIPT.as_bytes(),
+                        b"2",
+                        key.as_bytes(),
+                        stage.as_bytes(),
+                    ],
+                    &NONE,
+                )?;
             } else {
-                pipe.cmd("ZUNIONSTORE")
-                    .arg(key)
-                    .arg(2)
-                    .arg(key)
-                    .arg(&stage)
-                    .arg("WEIGHTS")
-                    .arg(1)
-                    .arg(sign)
-                    .ignore();
-                pipe.cmd("DEL").arg(&stage).ignore();
+                let weight = sign.to_string();
+                tx.cmd(
+                    &[
+                        b"ZUNIONSTORE",
+                        key.as_bytes(),
+                        b"2",
+                        key.as_bytes(),
+                        stage.as_bytes(),
+                        b"WEIGHTS",
+                        b"1",
+                        weight.as_bytes(),
+                    ],
+                    &NONE,
+                )?;
+                tx.cmd(&[b"DEL", stage.as_bytes()], &NONE)?;
             }
         } else {
             for (m, n) in members {
-                pipe.cmd("ZINCRBY")
-                    .arg(key)
-                    .arg(sign * to_i64(*n))
-                    .arg(m)
-                    .ignore();
+                tx.zincrby(key, sign * to_i64(*n), m)?;
             }
         }
         if sign < 0 {
-            pipe.cmd("ZREMRANGEBYSCORE")
-                .arg(key)
-                .arg("-inf")
-                .arg(0)
-                .ignore();
+            tx.cmd(&[b"ZREMRANGEBYSCORE", key.as_bytes(), b"-inf", b"0"], &NONE)?;
         }
     }
+    Ok(())
 }
 
 impl Store for RedisStore {
