@@ -8,6 +8,7 @@
 //! Files are read in parallel (one reader thread per core, each file counted in memory) and
 //! written by this thread one whole file at a time, so each file's contribution is atomic.
 
+use std::collections::HashSet;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,6 +22,7 @@ use trident_capture::{CaptureErrorKind, Input, expand_inputs};
 use trident_index::records::{CaptureRead, RecordOptions, read_capture_with};
 use trident_index::{
     AggOptions, FileMeta, IndexError, IngestOutcome, RedisLayout, RedisStore, SqliteStore, Store,
+    file_meta_unhashed, read_capture_unhashed,
 };
 
 /// potiron's Redis key layouts (`--redis-layout`).
@@ -131,7 +133,10 @@ pub struct IngestArgs {
     /// isn`; embedded store only (one row per TCP packet, so off by default).
     #[arg(long)]
     isn: bool,
-    /// Re-ingest files already ingested, first removing their earlier contribution.
+    /// Re-ingest files already ingested, first removing their earlier contribution. A file
+    /// is already ingested when the embedded store holds its content hash (SHA-256), or when
+    /// a Redis store's `FILES` holds its name (potiron's identity); either way it is skipped
+    /// without being decoded.
     #[arg(long)]
     force: bool,
     /// Embedded store: do not keep the captures' flows (hosts and traffic are still kept).
@@ -168,6 +173,22 @@ enum Target {
 
 /// Files read ahead of the writer per reader thread (bounds memory).
 const READ_AHEAD: usize = 1;
+
+/// Why a file is skipped, naming what identified it: its content hash, or for a store
+/// that goes by names (an unhashed file), its name.
+fn already_ingested(meta: &FileMeta) -> String {
+    if meta.sha256.is_empty() {
+        format!(
+            "skipped: already ingested (FILES has {}); --force to re-ingest",
+            meta.name
+        )
+    } else {
+        format!(
+            "skipped: already ingested (sha256 {}); --force to re-ingest",
+            meta.sha256
+        )
+    }
+}
 
 pub fn run(args: &IngestArgs) -> Result<u8> {
     let (inputs, errors) = expand_inputs(&args.paths);
@@ -256,22 +277,41 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
         ),
         _ => None,
     };
+    // A store that goes by file names (Redis, as potiron) needs no hash: its files are
+    // read by the decoder alone, and those it already has are skipped unread.
+    let by_name = matches!(&target, Target::Other(store) if store.identifies_by_name());
+    let mut named: HashSet<PathBuf> = HashSet::new();
+    if let (Target::Other(store), true, false) = (&mut target, by_name, args.force) {
+        for path in &files {
+            if let Ok(meta) = file_meta_unhashed(path, sensor) {
+                if store.is_ingested(&meta)? {
+                    named.insert(path.clone());
+                }
+            }
+        }
+    }
+    let read = |path: &PathBuf, records: &Option<RecordOptions>| {
+        if by_name {
+            read_capture_unhashed(path, sensor, opts, None)
+        } else {
+            read_capture_with(path, sensor, opts, records.clone(), None)
+        }
+    };
     std::thread::scope(|s| -> Result<()> {
         for _ in 0..jobs {
             let tx = tx.clone();
-            let (files, next, records, known) = (&files, &next, &records, &known);
+            let (files, next, records, known, named) = (&files, &next, &records, &known, &named);
             s.spawn(move || {
                 while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let t = Instant::now();
-                    let r = match known.as_ref().and_then(|k| k.recognise(path, sensor)) {
+                    let seen = if named.contains(path) {
+                        file_meta_unhashed(path, sensor).ok()
+                    } else {
+                        known.as_ref().and_then(|k| k.recognise(path, sensor))
+                    };
+                    let r = match seen {
                         Some(meta) => Read::Recognised(meta),
-                        None => Read::Decoded(Box::new(read_capture_with(
-                            path,
-                            sensor,
-                            opts,
-                            records.clone(),
-                            None,
-                        ))),
+                        None => Read::Decoded(Box::new(read(path, records))),
                     };
                     if tx
                         .send((path.clone(), t.elapsed().as_secs_f64(), r))
@@ -290,7 +330,7 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
                 Read::Recognised(meta) => {
                     let held = match &mut target {
                         Target::Embedded(store) => store.is_ingested(&meta)?,
-                        Target::Other(_) => false,
+                        Target::Other(store) => store.is_ingested(&meta)?,
                     };
                     if held {
                         skipped += 1;
@@ -298,15 +338,17 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
                             &progress,
                             args.quiet,
                             &format!(
-                                "{}: sensor {}, skipped: already ingested (sha256 {}); --force to re-ingest",
-                                meta.path, meta.sensor, meta.sha256
+                                "{}: sensor {}, {}",
+                                meta.path,
+                                meta.sensor,
+                                already_ingested(&meta)
                             ),
                         );
                         continue;
                     }
                     // Removed from the store since the ingest started: read it after all.
                     let t = Instant::now();
-                    let r = read_capture_with(&path, sensor, opts, records.clone(), None);
+                    let r = read(&path, &records);
                     read_secs += t.elapsed().as_secs_f64();
                     r
                 }
@@ -382,10 +424,7 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
                 }
                 IngestOutcome::Skipped => {
                     skipped += 1;
-                    format!(
-                        "skipped: already ingested (sha256 {}); --force to re-ingest",
-                        meta.sha256
-                    )
+                    already_ingested(&meta)
                 }
             };
             log(

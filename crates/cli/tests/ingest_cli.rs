@@ -111,3 +111,62 @@ fn top_rejects_unknown_field_and_bad_day() {
     let o = common::trident(&["top", "--field", "dport", "--day", "2014-8"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// Redis identifies a file by its name (as potiron does): a second ingest of a known name
+/// skips the file without reading it, so not even its bytes matter; `--force` reads it.
+#[test]
+fn redis_skips_a_known_file_name_unread() {
+    let url = "redis://127.0.0.1:6379/12";
+    let mut con = redis::Client::open(url)
+        .unwrap()
+        .get_connection()
+        .expect("a Redis server for the tests (.ci/run starts one)");
+    let () = redis::cmd("FLUSHDB").query(&mut con).unwrap();
+    let dir = std::env::temp_dir().join(format!("trident-ingest-redis-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let cap = dir.join("test-honeypot-1-20140826000000.cap");
+    fs::copy(golden_capture("honeypot"), &cap).unwrap();
+    let cap_s = cap.to_str().unwrap();
+    let top = |con: &mut redis::Connection| -> Vec<(String, f64)> {
+        redis::cmd("ZRANGE")
+            .arg("test-honeypot-1:20140826:dport")
+            .arg(0)
+            .arg(-1)
+            .arg("WITHSCORES")
+            .query(con)
+            .unwrap()
+    };
+
+    let o = common::trident(&["ingest", "--store", url, cap_s]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("3905 packets"), "{err}");
+    let counted = top(&mut con);
+    assert!(!counted.is_empty());
+
+    // The same name with other bytes (not even a capture): skipped by name, unread.
+    fs::write(&cap, b"not a capture at all").unwrap();
+    let o = common::trident(&["ingest", "--store", url, cap_s]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("skipped: already ingested (FILES has test-honeypot-1-20140826000000.cap)"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("not a capture") && !err.contains("packets ("),
+        "{err}"
+    );
+    assert_eq!(top(&mut con), counted, "a skipped file changes no count");
+
+    // --force reads the file, which is now not a capture: an error naming it, counts kept.
+    let o = common::trident(&["ingest", "--force", "--store", url, cap_s]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("test-honeypot-1-20140826000000.cap"), "{err}");
+    assert_eq!(top(&mut con), counted);
+
+    let () = redis::cmd("FLUSHDB").query(&mut con).unwrap();
+    let _ = fs::remove_dir_all(&dir);
+}

@@ -28,7 +28,9 @@ pub use agg::{
     AggOptions, AggRow, Day, Field, FileAgg, IsnSample, MAC_LOCAL, MAC_UNKNOWN, NO_PROTOCOL,
 };
 pub use error::IndexError;
-pub use read::{FileMeta, KnownFiles, hash_file, read_capture};
+pub use read::{
+    FileMeta, KnownFiles, file_meta_unhashed, hash_file, read_capture, read_capture_unhashed,
+};
 pub use redis_store::{RedisLayout, RedisStore};
 pub use sqlite::{DB_FILE, SqliteStore};
 
@@ -127,6 +129,12 @@ pub trait Store {
     /// # Errors
     /// The store failed.
     fn is_ingested(&mut self, meta: &FileMeta) -> Result<bool, IndexError>;
+
+    /// True when the store identifies a file by its base name alone (Redis, as potiron
+    /// does), so a file need not be hashed ([`read_capture_unhashed`]).
+    fn identifies_by_name(&self) -> bool {
+        false
+    }
 
     /// Applies one file's counts, skipping it when already recorded unless `force`, which
     /// first removes the earlier contribution.

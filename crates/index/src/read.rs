@@ -217,46 +217,11 @@ pub fn read_capture_with(
                 return Err(capture_err(e));
             }
         };
-        let mut agg = FileAgg::default();
-        let mut decode = DecodeOptions::default();
-        // Hosts need the application hints (names, fingerprints) whatever the counts need.
-        decode.app_hints = opts.app_fields || records.is_some();
         let mut builder = records.map(|r| RecordsBuilder::new(r, &name));
         if let (Some(b), Some(len)) = (&mut builder, file_len) {
             b.expect_bytes(len);
         }
-        let mut damage = None;
-        let mut frames = 0u64;
-        let mut offset = 0u64;
-        loop {
-            match reader.next_frame() {
-                Ok(Some(frame)) => {
-                    let p = decode_with(frame.link_type, frame.data, decode);
-                    agg.add(frame.ts, frame.caplen, &p, opts);
-                    if let Some(b) = &mut builder {
-                        b.add(&frame, &p);
-                    }
-                    frames += 1;
-                    offset = frame.offset;
-                    if frames % PROGRESS_EVERY == 0 {
-                        if let Some(pr) = progress {
-                            pr.store(offset, Ordering::Relaxed);
-                        }
-                    }
-                }
-                Ok(None) => break,
-                Err(source) => {
-                    damage = Some(IndexError::Capture {
-                        path: path.to_owned(),
-                        source,
-                    });
-                    break;
-                }
-            }
-        }
-        if let Some(pr) = progress {
-            pr.store(offset, Ordering::Relaxed);
-        }
+        let (agg, damage) = decode_all(&mut reader, path, opts, builder.as_mut(), progress);
         // The reader holds the sending end: dropping it lets the hasher finish the file
         // while the records are built.
         drop(reader);
@@ -271,6 +236,114 @@ pub fn read_capture_with(
         records: recs,
         damage,
     })
+}
+
+/// Decodes every frame of `reader` into counts (and `builder`'s records), storing the
+/// offset reached into `progress` as it goes. Returns the counts and, for a capture damaged
+/// part-way, the error where reading stopped.
+fn decode_all(
+    reader: &mut CaptureReader,
+    path: &Path,
+    opts: AggOptions,
+    mut builder: Option<&mut RecordsBuilder>,
+    progress: Option<&AtomicU64>,
+) -> (FileAgg, Option<IndexError>) {
+    let mut agg = FileAgg::default();
+    let mut decode = DecodeOptions::default();
+    // Hosts need the application hints (names, fingerprints) whatever the counts need.
+    decode.app_hints = opts.app_fields || builder.is_some();
+    let mut damage = None;
+    let mut frames = 0u64;
+    let mut offset = 0u64;
+    loop {
+        match reader.next_frame() {
+            Ok(Some(frame)) => {
+                let p = decode_with(frame.link_type, frame.data, decode);
+                agg.add(frame.ts, frame.caplen, &p, opts);
+                if let Some(b) = builder.as_deref_mut() {
+                    b.add(&frame, &p);
+                }
+                frames += 1;
+                offset = frame.offset;
+                if frames % PROGRESS_EVERY == 0 {
+                    if let Some(pr) = progress {
+                        pr.store(offset, Ordering::Relaxed);
+                    }
+                }
+            }
+            Ok(None) => break,
+            Err(source) => {
+                damage = Some(IndexError::Capture {
+                    path: path.to_owned(),
+                    source,
+                });
+                break;
+            }
+        }
+    }
+    if let Some(pr) = progress {
+        pr.store(offset, Ordering::Relaxed);
+    }
+    (agg, damage)
+}
+
+/// [`read_capture_with`] without records and without hashing the file, for a store that
+/// identifies a file by its name (Redis, as potiron does): `meta.sha256` is empty, and the
+/// embedded store refuses such a file. The file is read once, by the decoder only.
+///
+/// # Errors
+/// The file cannot be opened or is not a capture.
+pub fn read_capture_unhashed(
+    path: &Path,
+    sensor: Option<&str>,
+    opts: AggOptions,
+    progress: Option<&AtomicU64>,
+) -> Result<CaptureRead, IndexError> {
+    let source_name = Input::File(path.to_owned()).name();
+    let capture_err = |kind| IndexError::Capture {
+        path: path.to_owned(),
+        source: CaptureError {
+            source_name: source_name.clone(),
+            offset: 0,
+            kind,
+        },
+    };
+    let file = File::open(path).map_err(|e| capture_err(CaptureErrorKind::Io(e)))?;
+    let size = file
+        .metadata()
+        .map_err(|e| capture_err(CaptureErrorKind::Io(e)))?
+        .len();
+    let mut reader =
+        CaptureReader::from_reader(source_name.clone(), Box::new(file)).map_err(|source| {
+            IndexError::Capture {
+                path: path.to_owned(),
+                source,
+            }
+        })?;
+    let (agg, damage) = decode_all(&mut reader, path, opts, None, progress);
+    let name = base_name(&path.to_string_lossy());
+    Ok(CaptureRead {
+        meta: file_meta(path, name, sensor, String::new(), size),
+        agg,
+        records: None,
+        damage,
+    })
+}
+
+/// What identifies the file at `path` for a store that goes by file names (see
+/// [`read_capture_unhashed`]): its name, sensor and size, without reading it.
+///
+/// # Errors
+/// The file's metadata cannot be read.
+pub fn file_meta_unhashed(path: &Path, sensor: Option<&str>) -> Result<FileMeta, IndexError> {
+    let size = std::fs::metadata(path)
+        .map_err(|source| IndexError::Io {
+            path: path.to_owned(),
+            source,
+        })?
+        .len();
+    let name = base_name(&path.to_string_lossy());
+    Ok(file_meta(path, name, sensor, String::new(), size))
 }
 
 /// What identifies the file at `path` (base name `name`): the sensor is `sensor` if given,

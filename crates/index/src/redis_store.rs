@@ -952,6 +952,10 @@ impl Store for RedisStore {
         self.retry(|con| redis::cmd("SISMEMBER").arg("FILES").arg(&name).query(con))
     }
 
+    fn identifies_by_name(&self) -> bool {
+        true
+    }
+
     fn ingest(
         &mut self,
         meta: &FileMeta,

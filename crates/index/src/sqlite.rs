@@ -155,6 +155,12 @@ impl SqliteStore {
         records: Option<&Records>,
         force: bool,
     ) -> Result<IngestOutcome, IndexError> {
+        if meta.sha256.is_empty() {
+            return Err(IndexError::Unsupported(format!(
+                "{}: the embedded store identifies a file by its content hash, and this one was not hashed",
+                meta.path
+            )));
+        }
         let tx = self.conn.transaction()?;
         let old: Option<i64> = tx
             .query_row(
