@@ -476,14 +476,15 @@ fn is_l2(rest: &[&str]) -> bool {
 
 /// The tunnel trident decodes between two IP headers, from the layers tshark shows between
 /// them; `None` when trident does not step into the next IP header (ICMP quotes, GTP,
-/// L2TP, CAPWAP, ...).
+/// L2TP, ...).
 ///
 /// This is trident's documented tunnel set (`trident_decode::TunnelKind` and the
 /// `trident_decode::tunnel` module doc): GRE (with an Ethernet payload for transparent
 /// bridging, 802.11 for Aruba's protocol types, PPP for PPTP, or after a Cisco MetaData
 /// header), GRE in UDP (RFC 8086, port 4754), MPLS in UDP (RFC 7510, port 6635), ERSPAN in
 /// GRE, VXLAN and Geneve (Ethernet payload; Geneve may carry IP directly), IP directly in IP
-/// (`6in4` when IPv6 rides on IPv4, `ipip` otherwise), Teredo, AYIYA and VXLAN-GPE.
+/// (`6in4` when IPv6 rides on IPv4, `ipip` otherwise), Teredo, AYIYA, VXLAN-GPE and CAPWAP's
+/// data channel (802.11 or 802.3 frames).
 fn tunnel_between(between: &[&str], outer: Ver, inner: Ver) -> Option<&'static str> {
     match between {
         [] if outer == Ver::V4 && inner == Ver::V6 => Some("6in4"),
@@ -498,6 +499,8 @@ fn tunnel_between(between: &[&str], outer: Ver, inner: Ver) -> Option<&'static s
         ["udp", "teredo"] => Some("teredo"),
         ["udp", "ayiya"] => Some("ayiya"),
         ["udp", "mpls"] => Some("mpls-udp"),
+        ["udp", "capwap.data", "wlan", "llc"] => Some("capwap"),
+        ["udp", "capwap.data", rest @ ..] if is_l2(rest) => Some("capwap"),
         // tshark 4.0 lists VXLAN-GPE carrying NSH as `udp:nsh`.
         ["udp", "nsh"] => Some("vxlan-gpe"),
         _ => None,
@@ -513,6 +516,7 @@ fn tunnel_into_l2(after: &[&str]) -> Option<&'static str> {
         ["gre", "erspan", "eth", ..] => Some("erspan"),
         ["udp", "vxlan", "eth", ..] => Some("vxlan"),
         ["udp", "geneve", "eth", ..] => Some("geneve"),
+        ["udp", "capwap.data", "wlan" | "eth", ..] => Some("capwap"),
         _ => None,
     }
 }

@@ -232,6 +232,9 @@ pub enum TunnelKind {
     /// VXLAN-GPE (UDP 4790): VXLAN with a next-protocol field (IPv4, IPv6, Ethernet, NSH,
     /// MPLS).
     VxlanGpe,
+    /// CAPWAP's data channel (RFC 5415, UDP 5247): 802.11 or 802.3 frames between wireless
+    /// access points and their controller.
+    Capwap,
 }
 
 impl TunnelKind {
@@ -249,6 +252,7 @@ impl TunnelKind {
             TunnelKind::Ayiya => "ayiya",
             TunnelKind::MplsUdp => "mpls-udp",
             TunnelKind::VxlanGpe => "vxlan-gpe",
+            TunnelKind::Capwap => "capwap",
         }
     }
 }

@@ -155,7 +155,7 @@ pub(crate) fn start<'a>(w: &mut Walker<'a, '_>, link_type: LinkType, s: Span<'a>
         LinkType::IPV6 => Next::Ipv6(s),
         LinkType::NULL => null(s, false),
         LinkType::LOOP => null(s, true),
-        LinkType::IEEE802_11 => ieee80211::frame(w, s, false),
+        LinkType::IEEE802_11 => ieee80211::frame(w, s, false, false),
         LinkType::IEEE802_11_RADIOTAP => ieee80211::radiotap(w, s),
         LinkType::PPP => ppp::link(s),
         LinkType::PPP_ETHER => ppp::pppoe(s, true),

@@ -1,6 +1,6 @@
 //! Tunnels: GRE (with ERSPAN types I, II and III, WCCP redirection, Cisco MetaData, Aruba
 //! 802.11 and PPTP's PPP), VXLAN, VXLAN-GPE, Geneve, GRE-in-UDP, MPLS-in-UDP, IP-in-IP, 6in4,
-//! Teredo and AYIYA.
+//! Teredo, AYIYA and CAPWAP's data channel.
 //!
 //! A tunnel is unwrapped only once its header has been read and names a payload trident
 //! decodes; `Walker::enter_tunnel` then moves the carrier's IP header into
@@ -36,6 +36,13 @@ pub const TEREDO_PORT: u16 = 3544;
 pub const MPLS_IN_UDP_PORT: u16 = 6635;
 /// AYIYA port (source or destination).
 pub const AYIYA_PORT: u16 = 5072;
+/// CAPWAP's data channel (RFC 5415; source or destination). The control channel (5246) is
+/// left as UDP.
+pub const CAPWAP_DATA_PORT: u16 = 5247;
+/// CAPWAP's fixed header: preamble, lengths and flags, fragment id and offset.
+const CAPWAP_HEADER: usize = 8;
+/// CAPWAP wireless binding: IEEE 802.11.
+const CAPWAP_WBID_80211: u32 = 1;
 /// AYIYA's fixed header: lengths, methods, opcode, next header, epoch time.
 const AYIYA_HEADER: usize = 8;
 /// AYIYA opcode: forward (the payload is a packet).
@@ -134,6 +141,9 @@ enum Inner {
     EtherType(u16),
     /// An 802.11 frame without FCS (Aruba's GRE).
     Ieee80211,
+    /// An 802.11 frame whose two frame-control bytes are swapped (CAPWAP from Cisco access
+    /// points; what tshark assumes by default, its `capwap.swap_fc`).
+    Ieee80211SwappedFc,
     /// A PPP frame, with or without HDLC address and control (PPTP).
     Ppp,
 }
@@ -167,7 +177,8 @@ fn unwrap<'a>(
                 at: s.at,
             },
         },
-        Inner::Ieee80211 => crate::link::ieee80211::frame(w, body, false),
+        Inner::Ieee80211 => crate::link::ieee80211::frame(w, body, false, false),
+        Inner::Ieee80211SwappedFc => crate::link::ieee80211::frame(w, body, false, true),
         Inner::Ppp => crate::link::ppp::in_tunnel(
             body,
             Origin {
@@ -393,7 +404,43 @@ pub(crate) fn udp<'a>(w: &mut Walker<'a, '_>, udp: UdpInfo, body: Span<'a>) -> N
     if udp.src_port == AYIYA_PORT || udp.dst_port == AYIYA_PORT {
         return ayiya(w, ports, body);
     }
+    if udp.src_port == CAPWAP_DATA_PORT || udp.dst_port == CAPWAP_DATA_PORT {
+        return capwap_data(w, ports, body);
+    }
     Next::Done
+}
+
+/// A CAPWAP data packet (RFC 5415 §4.3): a header of HLEN 4-byte words, then an 802.3 frame
+/// (T clear) or an 802.11 frame (T set, binding 1). DTLS-protected packets, keep-alives,
+/// fragments and other bindings stay plain UDP (tshark reassembles fragments; trident reads
+/// one packet at a time).
+fn capwap_data<'a>(w: &mut Walker<'a, '_>, ports: Option<(u16, u16)>, s: Span<'a>) -> Next<'a> {
+    let Some(&[preamble, b1, b2, b3, _, _, _, _]) = s.bytes.first_chunk::<CAPWAP_HEADER>() else {
+        return Next::Done;
+    };
+    // Version 0, type 0 (a CAPWAP header; type 1 is a DTLS record).
+    if preamble != 0 {
+        return Next::Done;
+    }
+    let bits = u32::from_be_bytes([0, b1, b2, b3]);
+    let hlen = ((bits >> 19) & 0x1f) as usize * 4;
+    let wbid = (bits >> 9) & 0x1f;
+    let native = bits & (1 << 8) != 0;
+    let fragment = bits & (1 << 7) != 0;
+    let keep_alive = bits & (1 << 3) != 0;
+    if hlen < CAPWAP_HEADER || fragment || keep_alive {
+        return Next::Done;
+    }
+    if s.len() < hlen {
+        return s.truncated(Layer::Tunnel, hlen);
+    }
+    let inner = match (native, wbid) {
+        (false, _) => Inner::Ethernet,
+        (true, CAPWAP_WBID_80211) => Inner::Ieee80211SwappedFc,
+        (true, _) => return Next::Done,
+    };
+    let body = s.skip(hlen);
+    unwrap(w, TunnelKind::Capwap, ports, None, s, inner, body)
 }
 
 /// AYIYA (draft-massar-v6ops-ayiya): identity of 2^n bytes and a signature of n 4-byte words
@@ -1189,5 +1236,75 @@ mod tests {
                 (Layer::Tcp, 92, 20),
             ],
         );
+    }
+
+    /// CAPWAP's data channel (UDP 5247): a header of HLEN words, then an 802.11 frame whose
+    /// frame-control bytes are swapped (T set, binding 1; tshark's default `swap_fc`) or an
+    /// 802.3 frame (T clear). DTLS records, keep-alives and fragments stay plain UDP.
+    #[test]
+    fn capwap_data_carries_802_11_or_802_3() {
+        let (bssid, sta, dst) = (
+            [0x00, 0x0b, 0x86, 1, 2, 3],
+            INNER_MAC,
+            [0x00, 0x1a, 0x1e, 9, 9, 9],
+        );
+        // Data frame, To DS, frame control swapped on the wire (0x08 0x01 as 0x01 0x08).
+        let mut wlan = vec![0x01, 0x08, 0, 0];
+        for a in [bssid, sta, dst] {
+            wlan.extend_from_slice(&a);
+        }
+        wlan.extend_from_slice(&[0x10, 0x00]);
+        wlan.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+        wlan.extend_from_slice(&inner_ip());
+        // Preamble 0; HLEN 4 words, RID 1, WBID 1, T and W set; fragment id and offset 0;
+        // wireless information (length 1, 4 bytes and padding).
+        let hdr = [
+            0x00, 0x20, 0x43, 0x20, 0, 0, 0, 0, 0x01, 0x04, 0xed, 0x4d, 0, 0, 0, 0,
+        ];
+        let capwap = |hdr: &[u8], body: &[u8], sport: u16, dport: u16| {
+            dec(&outer_v4(
+                crate::transport::PROTO_UDP,
+                &udp_dg(sport, dport, &cat(&[hdr, body])),
+            ))
+        };
+        for (sport, dport) in [(12380, CAPWAP_DATA_PORT), (CAPWAP_DATA_PORT, 12380)] {
+            let p = capwap(&hdr, &wlan, sport, dport);
+            assert_inner(&p);
+            let t = p.tunnel.expect("tunnel");
+            assert_eq!(
+                (t.kind, t.outer_ports),
+                (TunnelKind::Capwap, Some((sport, dport)))
+            );
+            let e = t.inner_eth.expect("the 802.11 addresses");
+            assert_eq!((e.src.0, e.dst.0, e.ether_type), (sta, dst, ETHERTYPE_IPV4));
+        }
+        // T clear: an Ethernet frame (HLEN 2 words, no wireless information).
+        let p = capwap(
+            &[0x00, 0x10, 0x02, 0x00, 0, 0, 0, 0],
+            &inner_eth(),
+            12380,
+            5247,
+        );
+        assert_inner(&p);
+        assert_eq!(p.tunnel.map(|t| t.kind), Some(TunnelKind::Capwap));
+        assert!(p.tunnel.and_then(|t| t.inner_eth).is_some());
+        // A DTLS record (preamble type 1), a keep-alive (K), a fragment (F): plain UDP.
+        let mut dtls = hdr;
+        dtls[0] = 0x01;
+        let mut keep_alive = hdr;
+        keep_alive[3] |= 0x08;
+        let mut fragment = hdr;
+        fragment[3] |= 0x80;
+        for h in [dtls, keep_alive, fragment] {
+            let p = capwap(&h, &wlan, 12380, CAPWAP_DATA_PORT);
+            assert!(p.tunnel.is_none() && p.stop.is_none(), "{p:?}");
+            assert_eq!(
+                p.transport.and_then(|t| t.ports()),
+                Some((12380, CAPWAP_DATA_PORT))
+            );
+        }
+        // Cut inside the wireless information: truncated at the tunnel header.
+        let p = capwap(&hdr[..12], &[], 12380, CAPWAP_DATA_PORT);
+        assert_truncated(&p);
     }
 }

@@ -346,7 +346,7 @@ pub static COLUMNS: &[Column] = &[
     ),
     col!(
         "tunnel",
-        "outermost tunnel kind (gre, erspan, vxlan, vxlan-gpe, geneve, ipip, 6in4, teredo, ayiya, mpls-udp)",
+        "outermost tunnel kind (gre, erspan, vxlan, vxlan-gpe, geneve, ipip, 6in4, teredo, ayiya, mpls-udp, capwap)",
         |r| opt(r.packet.tunnel.as_ref(), |t| Val::S(t.kind.name()))
     ),
     col!("tunnel_src", "outer (carrier) source address", |r| opt(

@@ -79,7 +79,7 @@ pub(crate) fn radiotap<'a>(w: &mut Walker<'a, '_>, s: Span<'a>) -> Next<'a> {
     if flags & RADIOTAP_FLAG_FCS != 0 {
         body = body.take(body.len().saturating_sub(FCS_LEN));
     }
-    frame(w, body, flags & RADIOTAP_FLAG_DATAPAD != 0)
+    frame(w, body, flags & RADIOTAP_FLAG_DATAPAD != 0, false)
 }
 
 /// The radiotap Flags byte, when present: it follows the presence words and, if present,
@@ -104,11 +104,19 @@ fn radiotap_flags(header: &[u8]) -> Option<u8> {
     header.get(offset).copied()
 }
 
-/// An 802.11 frame; `datapad` is radiotap's "payload padded to 4 bytes" flag.
-pub(crate) fn frame<'a>(w: &mut Walker<'a, '_>, s: Span<'a>, datapad: bool) -> Next<'a> {
-    let Some(&[fc0, fc1]) = s.bytes.first_chunk::<FRAME_CONTROL>() else {
+/// An 802.11 frame; `datapad` is radiotap's "payload padded to 4 bytes" flag, `swapped_fc`
+/// says the two frame-control bytes come in the other order (CAPWAP from Cisco access
+/// points).
+pub(crate) fn frame<'a>(
+    w: &mut Walker<'a, '_>,
+    s: Span<'a>,
+    datapad: bool,
+    swapped_fc: bool,
+) -> Next<'a> {
+    let Some(&[b0, b1]) = s.bytes.first_chunk::<FRAME_CONTROL>() else {
         return s.truncated(Layer::Link, FRAME_CONTROL);
     };
+    let (fc0, fc1) = if swapped_fc { (b1, b0) } else { (b0, b1) };
     if fc0 & 0x03 != 0 {
         return s.stop(Layer::Link, StopReason::Malformed("802.11 version"));
     }
