@@ -48,13 +48,9 @@ const FIELDS: [&str; 22] = [
 /// Corpus captures larger than this are left out to keep the test quick.
 const MAX_PACKETS: u64 = 2000;
 /// Captures where tshark dissects something trident does not emulate, with the reason.
-/// None of these can reach a networkML prediction except the first three, whose
+/// None of these can reach a networkML prediction except the first two, whose
 /// differences are listed.
-const KNOWN_DIFFERENT: [(&str, &str); 7] = [
-    (
-        "ndpi/capwap.pcap",
-        "CAPWAP data channel (UDP 5247) carrying 802.11 is not followed",
-    ),
+const KNOWN_DIFFERENT: [(&str, &str); 6] = [
     (
         "suricata-verify/bug-7414-decoder-event-01/ip_secopt.pcap",
         "tshark aborts on a malformed IP security option; trident does not validate option contents",

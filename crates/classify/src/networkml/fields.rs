@@ -859,6 +859,10 @@ impl Walker<'_> {
                     self.ayiya(payload);
                     true
                 }
+                5247 => {
+                    self.capwap_data(payload);
+                    true
+                }
                 6081 => {
                     self.geneve(payload);
                     true
@@ -919,6 +923,69 @@ impl Walker<'_> {
             s = s.skip(ORIGIN_LEN);
         }
         self.nested(|w| w.ipv6(s));
+    }
+
+    /// CAPWAP's data channel (UDP 5247): a header of HLEN 4-byte words, then an 802.11 frame
+    /// with its frame-control bytes swapped (T set, binding 1: tshark's default
+    /// `capwap.swap_fc`) or an 802.3 frame (T clear). DTLS records, keep-alives and fragments
+    /// show no inner field (tshark reassembles fragments; one frame is read at a time).
+    fn capwap_data(&mut self, s: Span<'_>) {
+        const FIXED: usize = 8;
+        let (Some(preamble), Some(bits)) = (s.u8(0), s.u32(0)) else {
+            return;
+        };
+        let bits = bits & 0x00ff_ffff;
+        let hlen = ((bits >> 19) & 0x1f) as usize * 4;
+        let wbid = (bits >> 9) & 0x1f;
+        let native = bits & (1 << 8) != 0;
+        let fragment = bits & (1 << 7) != 0;
+        let keep_alive = bits & (1 << 3) != 0;
+        if preamble != 0 || hlen < FIXED || fragment || keep_alive || s.len() < hlen {
+            return;
+        }
+        let body = s.skip(hlen);
+        match (native, wbid) {
+            (false, _) => self.nested(|w| w.ethernet(body)),
+            (true, 1) => self.nested(|w| w.wlan_data(body, true)),
+            _ => {}
+        }
+    }
+
+    /// An 802.11 data frame without FCS (`swapped_fc`: its two frame-control bytes in the
+    /// other order): LLC/SNAP after the header leads on by ether type. Management, control,
+    /// protected and null frames carry nothing networkML reads.
+    fn wlan_data(&mut self, s: Span<'_>, swapped_fc: bool) {
+        const DATA_HEADER: usize = 24;
+        const ADDR4: usize = 6;
+        const QOS: usize = 2;
+        const HT: usize = 4;
+        const SNAP: [u8; 3] = [0xaa, 0xaa, 0x03];
+        let (Some(b0), Some(b1)) = (s.u8(0), s.u8(1)) else {
+            return;
+        };
+        let (fc0, fc1) = if swapped_fc { (b1, b0) } else { (b0, b1) };
+        let (version, kind, subtype) = (fc0 & 0x03, (fc0 >> 2) & 0x03, fc0 >> 4);
+        // Version 0, data; subtypes 4-7 and 12-15 are null (no body).
+        if version != 0 || kind != 2 || subtype & 0x04 != 0 || fc1 & 0x40 != 0 {
+            return;
+        }
+        let mut header = DATA_HEADER;
+        if fc1 & 0x03 == 0x03 {
+            header += ADDR4;
+        }
+        if subtype & 0x08 != 0 {
+            header += QOS;
+            if fc1 & 0x80 != 0 {
+                header += HT;
+            }
+        }
+        let llc = s.skip(header);
+        if llc.bytes.get(..3) != Some(&SNAP[..]) {
+            return;
+        }
+        if let Some(kind) = llc.u16(6) {
+            self.ether_type(kind, llc.skip(8));
+        }
     }
 
     /// AYIYA (anything in anything, UDP 5072): a forwarded packet of the protocol its next
