@@ -52,13 +52,12 @@ use std::time::{Duration, Instant};
 use redis::{ConnectionLike, RedisError, RedisResult};
 
 mod tx;
-use tx::Tx;
+use tx::{NONE, Tx};
 
 use crate::agg::{Day, Field, FileAgg, NO_PROTOCOL};
 use crate::error::IndexError;
 use crate::potiron::{JSON_FIELDS, RAW_FIELDS, protocol_key_name};
 use crate::read::FileMeta;
-
 use crate::{
     IngestOutcome, Period, ProtocolTopRow, Store, TopQuery, TopRow, rank, rank_per_protocol,
 };
@@ -747,7 +746,6 @@ impl RedisStore {
                         meta.name
                     )))));
                 }
-                const NONE: [&[u8]; 0] = [];
                 let mut tx = Tx::begin(con);
                 if legacy {
                     tx.cmd(&[b"SADD", b"BPF", LEGACY_BPF.as_bytes()], &NONE)?;
@@ -896,7 +894,6 @@ fn push_zsets(
     sign: i64,
     cards: &HashMap<String, u64>,
 ) -> RedisResult<()> {
-    const NONE: [&[u8]; 0] = [];
     for (key, members) in z {
         let card = cards.get(key).copied().unwrap_or(0);
         let bulk = members.len() >= BULK_MIN && (members.len() as u64) * BULK_RATIO >= card;

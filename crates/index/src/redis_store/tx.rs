@@ -15,6 +15,9 @@ use redis::{Connection, RedisResult, Value};
 /// Bytes of commands buffered before they are sent.
 const FLUSH_AT: usize = 256 * 1024;
 
+/// No further arguments, for [`Tx::cmd`].
+pub(super) const NONE: [&[u8]; 0] = [];
+
 /// A transaction being written: commands are queued with [`Tx::cmd`] and [`Tx::zadd`],
 /// then [`Tx::exec`] sends `EXEC` and reads every reply.
 pub(super) struct Tx<'c> {
@@ -140,9 +143,7 @@ mod tests {
 
     use redis::Commands as _;
 
-    use super::Tx;
-
-    const NONE: [&[u8]; 0] = [];
+    use super::{NONE, Tx};
 
     /// Database 11 of the test server (`TRIDENT_TEST_REDIS`, default 127.0.0.1:6379), with
     /// `keys` deleted (each test has keys of its own: tests run in parallel).
