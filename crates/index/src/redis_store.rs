@@ -40,7 +40,10 @@
 //! small script at `EXEC` time, [`MERGE_SCRIPT`]) the staging key is renamed into place
 //! instead, which is O(1), so a fresh day's keys are built once, not twice. Keys much larger
 //! than the file's part keep `ZINCRBY`, so a day fed by many small files is not rewritten
-//! for each of them.
+//! for each of them. The transaction is written straight to the socket in pieces
+//! ([`tx::Tx`]), never built whole in memory. A store that goes by file names needs no
+//! content hash ([`Store::identifies_by_name`]): `trident ingest` neither hashes nor reads a
+//! file whose name `FILES` already holds.
 //!
 //! trident's application fields (DNS, TLS, HTTP) have no place in potiron's layouts and are
 //! not written here.

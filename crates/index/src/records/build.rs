@@ -245,8 +245,8 @@ impl RecordsBuilder {
     }
 
     /// Makes room for the classification rows and the flows of a capture of `bytes` bytes
-    /// (one row per [`BYTES_PER_ROW_GUESS`] bytes, at most [`MAX_CLASSIFY_PACKETS`]; one
-    /// flow per [`BYTES_PER_FLOW_GUESS`], at most [`MAX_RESERVED_FLOWS`]), so the lists
+    /// (one row per `BYTES_PER_ROW_GUESS` bytes, at most [`MAX_CLASSIFY_PACKETS`]; one
+    /// flow per `BYTES_PER_FLOW_GUESS`, at most `MAX_RESERVED_FLOWS`), so the lists
     /// are not moved each time they double: a move copies the list onto freshly faulted
     /// pages. A smaller estimate only means a list grows as usual; the memory is reserved,
     /// and touched only as it is filled.
