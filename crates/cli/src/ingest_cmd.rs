@@ -8,7 +8,7 @@
 //! Files are read in parallel (one reader thread per core, each file counted in memory) and
 //! written by this thread one whole file at a time, so each file's contribution is atomic.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -280,12 +280,12 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
     // A store that goes by file names (Redis, as potiron) needs no hash: its files are
     // read by the decoder alone, and those it already has are skipped unread.
     let by_name = matches!(&target, Target::Other(store) if store.identifies_by_name());
-    let mut named: HashSet<PathBuf> = HashSet::new();
+    let mut named: HashMap<PathBuf, FileMeta> = HashMap::new();
     if let (Target::Other(store), true, false) = (&mut target, by_name, args.force) {
         for path in &files {
             if let Ok(meta) = file_meta_unhashed(path, sensor) {
                 if store.is_ingested(&meta)? {
-                    named.insert(path.clone());
+                    named.insert(path.clone(), meta);
                 }
             }
         }
@@ -304,11 +304,10 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
             s.spawn(move || {
                 while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let t = Instant::now();
-                    let seen = if named.contains(path) {
-                        file_meta_unhashed(path, sensor).ok()
-                    } else {
-                        known.as_ref().and_then(|k| k.recognise(path, sensor))
-                    };
+                    let seen = named
+                        .get(path)
+                        .cloned()
+                        .or_else(|| known.as_ref().and_then(|k| k.recognise(path, sensor)));
                     let r = match seen {
                         Some(meta) => Read::Recognised(meta),
                         None => Read::Decoded(Box::new(read(path, records))),

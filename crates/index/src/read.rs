@@ -309,10 +309,7 @@ pub fn read_capture_unhashed(
         },
     };
     let file = File::open(path).map_err(|e| capture_err(CaptureErrorKind::Io(e)))?;
-    let size = file
-        .metadata()
-        .map_err(|e| capture_err(CaptureErrorKind::Io(e)))?
-        .len();
+    let meta = file_meta_unhashed(path, sensor)?;
     let mut reader =
         CaptureReader::from_reader(source_name.clone(), Box::new(file)).map_err(|source| {
             IndexError::Capture {
@@ -321,9 +318,8 @@ pub fn read_capture_unhashed(
             }
         })?;
     let (agg, damage) = decode_all(&mut reader, path, opts, None, progress);
-    let name = base_name(&path.to_string_lossy());
     Ok(CaptureRead {
-        meta: file_meta(path, name, sensor, String::new(), size),
+        meta,
         agg,
         records: None,
         damage,
