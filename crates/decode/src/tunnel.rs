@@ -689,23 +689,31 @@ mod tests {
         );
     }
 
-    /// Aruba's GRE (protocol 0x8200-0x8370 by 0x10) carries an 802.11 data frame without
-    /// FCS: its addresses become the inner link layer, LLC/SNAP leads to the inner IP.
-    #[test]
-    fn gre_aruba_carries_802_11() {
-        let (bssid, sta, dst) = (
-            [0x00, 0x0b, 0x86, 1, 2, 3],
-            INNER_MAC,
-            [0x00, 0x1a, 0x1e, 9, 9, 9],
-        );
-        // Data frame, To DS: address 1 the BSSID, 2 the station (source), 3 the destination.
-        let mut wlan = vec![0x08, 0x01, 0, 0];
-        for a in [bssid, sta, dst] {
+    /// The 802.11 station behind an access point in the frames of [`wlan_to_ds`].
+    const WLAN_STA: [u8; 6] = INNER_MAC;
+    /// The destination those frames name.
+    const WLAN_DST: [u8; 6] = [0x00, 0x1a, 0x1e, 9, 9, 9];
+
+    /// An 802.11 data frame without FCS, To DS (address 1 the BSSID, 2 [`WLAN_STA`] the
+    /// source, 3 [`WLAN_DST`] the destination), frame control bytes `fc` as on the wire,
+    /// then LLC/SNAP and [`inner_ip`].
+    fn wlan_to_ds(fc: [u8; 2]) -> Vec<u8> {
+        let bssid = [0x00, 0x0b, 0x86, 1, 2, 3];
+        let mut wlan = vec![fc[0], fc[1], 0, 0];
+        for a in [bssid, WLAN_STA, WLAN_DST] {
             wlan.extend_from_slice(&a);
         }
         wlan.extend_from_slice(&[0x10, 0x00]); // sequence control
         wlan.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]); // LLC/SNAP, IPv4
         wlan.extend_from_slice(&inner_ip());
+        wlan
+    }
+
+    /// Aruba's GRE (protocol 0x8200-0x8370 by 0x10) carries an 802.11 data frame without
+    /// FCS: its addresses become the inner link layer, LLC/SNAP leads to the inner IP.
+    #[test]
+    fn gre_aruba_carries_802_11() {
+        let wlan = wlan_to_ds([0x08, 0x01]);
         for protocol in [0x8200, 0x8210, 0x8370] {
             let p = dec(&outer_v4(
                 PROTO_GRE,
@@ -715,7 +723,10 @@ mod tests {
             let t = p.tunnel.expect("tunnel");
             assert_eq!(t.kind, TunnelKind::Gre);
             let e = t.inner_eth.expect("the 802.11 addresses");
-            assert_eq!((e.src.0, e.dst.0, e.ether_type), (sta, dst, ETHERTYPE_IPV4));
+            assert_eq!(
+                (e.src.0, e.dst.0, e.ether_type),
+                (WLAN_STA, WLAN_DST, ETHERTYPE_IPV4)
+            );
         }
         // Between the registered values: not Aruba's.
         let p = dec(&outer_v4(
@@ -1243,19 +1254,8 @@ mod tests {
     /// 802.3 frame (T clear). DTLS records, keep-alives and fragments stay plain UDP.
     #[test]
     fn capwap_data_carries_802_11_or_802_3() {
-        let (bssid, sta, dst) = (
-            [0x00, 0x0b, 0x86, 1, 2, 3],
-            INNER_MAC,
-            [0x00, 0x1a, 0x1e, 9, 9, 9],
-        );
-        // Data frame, To DS, frame control swapped on the wire (0x08 0x01 as 0x01 0x08).
-        let mut wlan = vec![0x01, 0x08, 0, 0];
-        for a in [bssid, sta, dst] {
-            wlan.extend_from_slice(&a);
-        }
-        wlan.extend_from_slice(&[0x10, 0x00]);
-        wlan.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
-        wlan.extend_from_slice(&inner_ip());
+        // Frame control swapped on the wire (0x08 0x01 as 0x01 0x08).
+        let wlan = wlan_to_ds([0x01, 0x08]);
         // Preamble 0; HLEN 4 words, RID 1, WBID 1, T and W set; fragment id and offset 0;
         // wireless information (length 1, 4 bytes and padding).
         let hdr = [
@@ -1276,7 +1276,10 @@ mod tests {
                 (TunnelKind::Capwap, Some((sport, dport)))
             );
             let e = t.inner_eth.expect("the 802.11 addresses");
-            assert_eq!((e.src.0, e.dst.0, e.ether_type), (sta, dst, ETHERTYPE_IPV4));
+            assert_eq!(
+                (e.src.0, e.dst.0, e.ether_type),
+                (WLAN_STA, WLAN_DST, ETHERTYPE_IPV4)
+            );
         }
         // T clear: an Ethernet frame (HLEN 2 words, no wireless information).
         let p = capwap(
