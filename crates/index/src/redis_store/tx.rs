@@ -57,7 +57,8 @@ impl<'c> Tx<'c> {
         self.buf.extend_from_slice(b"\r\n");
     }
 
-    fn bulk_int(&mut self, n: i64) {
+    fn bulk_int(&mut self, n: impl itoa::Integer) {
+        // A buffer of its own: `bulk` uses `num` for the length.
         let mut b = itoa::Buffer::new();
         self.bulk(b.format(n).as_bytes());
     }
@@ -100,8 +101,7 @@ impl<'c> Tx<'c> {
         self.bulk(b"ZADD");
         self.bulk(key.as_bytes());
         for (m, n) in members {
-            let mut b = itoa::Buffer::new();
-            self.bulk(b.format(*n).as_bytes());
+            self.bulk_int(*n);
             self.bulk(m.as_bytes());
             // A piece may end inside a command: the server reads a stream.
             self.flush_if_full()?;
